@@ -1,0 +1,109 @@
+"""Parameter trajectory: PCA of the flattened weights across checkpoints, per weight group.
+
+The Gram matrix of the checkpoints (n x n) is accumulated from a disk-backed matrix, so memory
+grows with n^2, not with n times the parameter count.
+"""
+
+from __future__ import annotations
+
+import tempfile
+
+import numpy as np
+
+from miscope_core.analysis.analyzers.parameter_snapshot import WEIGHT_GROUPS
+from miscope_core.analysis.inputs import EpochSeries
+from miscope_core.analysis.registry import CROSS_EPOCH, AnalyzerSpec, register_analyzer
+
+GROUPS = ("all", *WEIGHT_GROUPS)
+FIELDS = ("projections", "explained_variance_ratio", "velocity")
+
+
+def group_names(group: str, available: list[str]) -> list[str]:
+    """Weight names of a group that the model has."""
+    names = available if group == "all" else WEIGHT_GROUPS[group]
+    return [n for n in names if n in available]
+
+
+def centered_gram(gram: np.ndarray) -> np.ndarray:
+    """Gram matrix of mean-centred rows, from the raw Gram matrix."""
+    row_mean = gram.mean(axis=1, keepdims=True)
+    return gram - row_mean - row_mean.T + gram.mean()
+
+
+def pca_from_gram(gram: np.ndarray, n_components: int) -> tuple[np.ndarray, np.ndarray]:
+    """(projections [n, k], explained variance ratio [k]) of the rows behind a Gram matrix.
+
+    Signs follow one convention: each component's largest-magnitude projection is positive,
+    so a flip is never mistaken for a difference between runs.
+    """
+    eigvals, eigvecs = np.linalg.eigh(centered_gram(gram))
+    order = np.argsort(eigvals)[::-1][:n_components]
+    eigvals = np.clip(eigvals[order], 0.0, None)
+    projections = eigvecs[:, order] * np.sqrt(eigvals)
+    peak = projections[np.abs(projections).argmax(axis=0), np.arange(projections.shape[1])]
+    projections *= np.where(peak < 0, -1.0, 1.0)
+    total = np.clip(np.trace(centered_gram(gram)), 1e-300, None)
+    return projections, eigvals / total
+
+
+def step_velocity(gram: np.ndarray, epochs: np.ndarray) -> np.ndarray:
+    """||theta_{i+1} - theta_i|| / (epoch_{i+1} - epoch_i) from the Gram matrix."""
+    diag = np.diag(gram)
+    off = np.diag(gram, k=1)
+    distance = np.sqrt(np.clip(diag[:-1] + diag[1:] - 2 * off, 0.0, None))
+    return distance / np.diff(epochs).astype(np.float64)
+
+
+def gram_of_rows(rows: np.ndarray, block: int = 64) -> np.ndarray:
+    """X X^T in float64, reading `rows` (possibly a memmap) in blocks."""
+    n = rows.shape[0]
+    gram = np.zeros((n, n))
+    for start in range(0, n, block):
+        left = np.asarray(rows[start : start + block], dtype=np.float64)
+        for other in range(0, start + block, block):
+            right = np.asarray(rows[other : other + block], dtype=np.float64)
+            product = left @ right.T
+            gram[start : start + block, other : other + block] = product
+            gram[other : other + block, start : start + block] = product.T
+    return gram
+
+
+def compute_parameter_trajectory(series: EpochSeries, n_components: int = 10):
+    """PCA per weight group over all checkpoints, with explained variance and velocity."""
+    epochs = np.array(series.epochs)
+    first = series.load("parameters.snapshot", series.epochs[0])
+    available = list(first)
+    groups = [g for g in GROUPS if group_names(g, available)]
+    sizes = {g: sum(first[n].size for n in group_names(g, available)) for g in groups}
+    result: dict[str, np.ndarray] = {"epochs": epochs}
+    with tempfile.TemporaryDirectory(prefix="miscope-traj-") as tmp:
+        rows = {g: np.lib.format.open_memmap(f"{tmp}/{g}.npy", mode="w+", dtype=np.float32,
+                                             shape=(len(epochs), sizes[g])) for g in groups}
+        for index, (_, arrays) in enumerate(series.iter("parameters.snapshot")):
+            for group in groups:
+                parts = [arrays[n].ravel() for n in group_names(group, available)]
+                rows[group][index] = np.concatenate(parts)
+        for group in groups:
+            gram = gram_of_rows(rows[group])
+            k = min(n_components, len(epochs))
+            projections, ratio = pca_from_gram(gram, k)
+            result[f"{group}.projections"] = projections.astype(np.float32)
+            result[f"{group}.explained_variance_ratio"] = ratio
+            result[f"{group}.velocity"] = step_velocity(gram, epochs)
+            del rows[group]
+    return result
+
+
+register_analyzer(AnalyzerSpec(
+    name="parameters.trajectory",
+    description="PCA of the flattened weights over checkpoints (groups all / embedding / "
+                "attention / mlp): projections, explained variance, velocity.",
+    kind=CROSS_EPOCH,
+    compute=compute_parameter_trajectory,
+    outputs=tuple(f"{g}.{f}" for g in GROUPS for f in FIELDS),
+    mlp_outputs=tuple(f"mlp.{f}" for f in FIELDS),
+    params={"n_components": 10},
+    depends_on=("parameters.snapshot",),
+    source="Trajectory PCA as in Antognini & Sohl-Dickstein 2018; velocity corrects for "
+           "uneven checkpoint spacing",
+))

@@ -1,0 +1,107 @@
+"""Artifact store: per-epoch, summary and cross-epoch .npz files plus a provenance manifest."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from miscope_core.io import CorruptFileError, load_npz, read_json, save_npz_atomic
+from miscope_core.io import write_json_atomic
+
+EPOCH_FILE = re.compile(r"^epoch_(\d+)\.npz$")
+
+
+class MissingArtifactError(FileNotFoundError):
+    """An artifact has not been computed; the message names the analyzer to run."""
+
+
+class ArtifactStore:
+    """Reads and writes one variant's artifacts under artifacts/<analyzer>/."""
+
+    def __init__(self, root: Path, variant_id: str = ""):
+        self.root = Path(root)
+        self.variant_id = variant_id
+        self.manifest_path = self.root / "manifest.json"
+
+    # --- paths --------------------------------------------------------------------------
+    def epoch_path(self, analyzer: str, epoch: int) -> Path:
+        """artifacts/<analyzer>/epoch_NNNNNN.npz"""
+        return self.root / analyzer / f"epoch_{epoch:06d}.npz"
+
+    def summary_path(self, analyzer: str) -> Path:
+        """artifacts/<analyzer>/summary.npz"""
+        return self.root / analyzer / "summary.npz"
+
+    def cross_epoch_path(self, analyzer: str) -> Path:
+        """artifacts/<analyzer>/cross_epoch.npz"""
+        return self.root / analyzer / "cross_epoch.npz"
+
+    def epochs_with(self, analyzer: str) -> list[int]:
+        """Epochs that have a per-epoch file for `analyzer`."""
+        folder = self.root / analyzer
+        if not folder.is_dir():
+            return []
+        found = (EPOCH_FILE.match(p.name) for p in folder.iterdir())
+        return sorted(int(m.group(1)) for m in found if m)
+
+    def has(self, analyzer: str) -> bool:
+        """Whether any artifact of `analyzer` exists."""
+        return (self.root / analyzer).is_dir() and any((self.root / analyzer).iterdir())
+
+    # --- reading ------------------------------------------------------------------------
+    def load_epoch(self, analyzer: str, epoch: int) -> dict[str, np.ndarray]:
+        """Per-epoch arrays; missing files name the analyzer to run."""
+        return self._load(self.epoch_path(analyzer, epoch), analyzer, f"epoch {epoch}")
+
+    def load_summary(self, analyzer: str) -> dict[str, np.ndarray]:
+        """Summary arrays (one row per epoch, with an 'epochs' key)."""
+        return self._load(self.summary_path(analyzer), analyzer, "summary")
+
+    def load_cross_epoch(self, analyzer: str) -> dict[str, np.ndarray]:
+        """Cross-epoch arrays."""
+        return self._load(self.cross_epoch_path(analyzer), analyzer, "cross-epoch")
+
+    def _load(self, path: Path, analyzer: str, what: str) -> dict[str, np.ndarray]:
+        if not path.exists():
+            target = f" {self.variant_id}" if self.variant_id else " <variant>"
+            raise MissingArtifactError(
+                f"No {what} artifact of analyzer '{analyzer}' ({path}); run "
+                f"`miscope analyze{target} --analyzers {analyzer}`"
+            )
+        return load_npz(path)
+
+    # --- writing ------------------------------------------------------------------------
+    def save_epoch(self, analyzer: str, epoch: int, arrays: dict[str, Any]) -> Path:
+        """Write one epoch's arrays atomically."""
+        path = self.epoch_path(analyzer, epoch)
+        save_npz_atomic(path, arrays)
+        return path
+
+    def save_summary(self, analyzer: str, arrays: dict[str, Any]) -> Path:
+        """Write the summary tier atomically."""
+        path = self.summary_path(analyzer)
+        save_npz_atomic(path, arrays)
+        return path
+
+    def save_cross_epoch(self, analyzer: str, arrays: dict[str, Any]) -> Path:
+        """Write the cross-epoch tier atomically."""
+        path = self.cross_epoch_path(analyzer)
+        save_npz_atomic(path, arrays)
+        return path
+
+    # --- provenance ---------------------------------------------------------------------
+    def read_manifest(self) -> dict[str, Any]:
+        """The manifest, or an empty one; a corrupt manifest is discarded (all work redone)."""
+        if not self.manifest_path.exists():
+            return {"analyzers": {}}
+        try:
+            return read_json(self.manifest_path)
+        except CorruptFileError:
+            return {"analyzers": {}}
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        """Rewrite the manifest atomically."""
+        write_json_atomic(self.manifest_path, manifest)

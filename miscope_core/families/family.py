@@ -1,0 +1,138 @@
+"""The Family base class every family module subclasses and registers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from miscope_core.families.base import (
+    Batch,
+    ModelConfig,
+    ParamSpec,
+    Preset,
+    Probe,
+    TrainingConfig,
+    ValidationError,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+
+class Task(Protocol):
+    """Training data of one variant, built by its family."""
+
+    full_batch: bool
+    readout: str  # "last": only the final position carries a loss; "all": every position may
+
+    def train_batch(self, epoch: int, generator: torch.Generator) -> Batch:
+        """The batch to take one optimisation step on at `epoch`."""
+
+    def eval_sets(self) -> Mapping[str, Batch]:
+        """Fixed batches whose loss and accuracy are recorded every epoch (e.g. train, test)."""
+
+
+class Family:
+    """A model family: architecture, parameter schema, task, probe and interpretive context."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    description: ClassVar[str]
+    param_specs: ClassVar[tuple[ParamSpec, ...]]
+    presets: ClassVar[Mapping[str, Preset]]
+    default_preset: ClassVar[str]
+
+    def validate_params(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Fill defaults, reject unknown names (listing valid ones) and check every value."""
+        specs = {spec.name: spec for spec in self.param_specs}
+        unknown = sorted(set(raw) - set(specs))
+        if unknown:
+            raise ValidationError(
+                f"Unknown parameter(s) {unknown} for family '{self.name}'; "
+                f"valid parameters: {sorted(specs)}"
+            )
+        return {name: spec.validate(raw.get(name, spec.default)) for name, spec in specs.items()}
+
+    def preset(self, name: str) -> Preset:
+        """Look up a preset by name; the error lists the family's presets."""
+        try:
+            return self.presets[name]
+        except KeyError:
+            raise ValidationError(
+                f"Unknown preset '{name}' for family '{self.name}'; "
+                f"available presets: {sorted(self.presets)}"
+            ) from None
+
+    def resolve(
+        self,
+        preset: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        training: Mapping[str, Any] | None = None,
+    ) -> tuple[dict[str, Any], TrainingConfig]:
+        """Combine preset, explicit parameters and training overrides into validated settings."""
+        chosen = self.preset(preset or self.default_preset)
+        merged_params = self.validate_params({**chosen.params, **(params or {})})
+        config = self.default_training(merged_params)
+        config = config.with_overrides({**chosen.training, **(training or {})})
+        return merged_params, config
+
+    def describe(self) -> dict[str, Any]:
+        """Everything the Families page, the CLI and docs show about this family."""
+        defaults = self.validate_params({})
+        return {
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "parameters": [spec.describe() for spec in self.param_specs],
+            "presets": {name: {"description": p.description, "params": dict(p.params),
+                               "training": dict(p.training)} for name, p in self.presets.items()},
+            "default_preset": self.default_preset,
+            "architecture": self.model_config(defaults).as_dict(),
+            "probe": self.probe_description(defaults),
+            "context": sorted(self.context_keys()),
+        }
+
+    # --- what every family implements -------------------------------------------------
+    def model_config(self, params: Mapping[str, Any]) -> ModelConfig:
+        """The transformer architecture for these parameters."""
+        raise NotImplementedError
+
+    def default_training(self, params: Mapping[str, Any]) -> TrainingConfig:
+        """Default optimiser settings and length."""
+        raise NotImplementedError
+
+    def default_checkpoints(self, params: Mapping[str, Any], epochs: int) -> list[int]:
+        """The family's checkpoint schedule: dense where transitions are expected."""
+        raise NotImplementedError
+
+    def is_frozen_parameter(self, name: str) -> bool:
+        """Whether a state-dict entry stays at its initial value during training."""
+        return False
+
+    def model_seed(self, params: Mapping[str, Any]) -> int:
+        """The seed that draws the initial weights."""
+        return int(params["seed"])
+
+    def make_task(self, params: Mapping[str, Any], device: str) -> Task:
+        """Build training and evaluation data."""
+        raise NotImplementedError
+
+    def build_probe(self, params: Mapping[str, Any]) -> Probe:
+        """The fixed analysis input."""
+        raise NotImplementedError
+
+    def probe_description(self, params: Mapping[str, Any]) -> str:
+        """One sentence on what the probe holds and in which order."""
+        raise NotImplementedError
+
+    def context(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Interpretive context handed to analyzers (basis, labels, grid shape, ...)."""
+        raise NotImplementedError
+
+    def context_keys(self) -> frozenset[str]:
+        """Names of the context entries this family provides."""
+        raise NotImplementedError
+
+    def variant_stem(self, params: Mapping[str, Any]) -> str:
+        """Readable id prefix from the domain parameters, e.g. 'p59_seed0_dseed598_tf0.4'."""
+        raise NotImplementedError

@@ -1,0 +1,201 @@
+"""The training loop: full-batch or minibatch AdamW, checkpoints, progress, cancel, exact resume."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from miscope_core.families import Batch, Family, ModelConfig, get_family
+from miscope_core.io import save_npz_atomic
+from miscope_core.models.functional import forward_logits
+from miscope_core.training.checkpoints import list_checkpoint_epochs, save_checkpoint
+from miscope_core.training.records import write_variant_record
+from miscope_core.training.schedule import resolve_checkpoint_epochs
+from miscope_core.training.state import ResumeState
+from miscope_core.variants import VariantPaths, VariantSpec
+from miscope_core.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class TrainingProgress:
+    """One epoch's report to a progress callback."""
+
+    epoch: int
+    epochs: int
+    metrics: Mapping[str, float]
+    checkpoint_saved: bool
+    elapsed_s: float
+
+
+@dataclass
+class TrainingResult:
+    """What a call to train_variant did."""
+
+    variant_id: str
+    paths: VariantPaths
+    status: str  # "complete", "already_complete" or "cancelled"
+    epochs_completed: int
+    checkpoint_epochs: list[int] = field(default_factory=list)
+
+
+ProgressCallback = Callable[[TrainingProgress], None]
+
+
+def train_variant(
+    spec: VariantSpec,
+    workspace: Workspace,
+    device: str | None = None,
+    on_progress: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    resume_every_s: float = 15.0,
+) -> TrainingResult:
+    """Train (or resume, or extend) a variant up to spec.training.epochs."""
+    from miscope_core.models.bridge import resolve_device
+
+    family = get_family(spec.family)
+    device = resolve_device(device)
+    paths = workspace.variant_paths(spec.family, spec.variant_id)
+    epochs = spec.training.epochs
+    schedule = resolve_checkpoint_epochs(
+        spec.training.checkpoints, epochs, lambda n: family.default_checkpoints(spec.params, n)
+    )
+    run = _TrainingRun(family, spec, paths, device, schedule)
+    if run.start_epoch >= epochs and epochs in list_checkpoint_epochs(paths.checkpoints):
+        return TrainingResult(spec.variant_id, paths, "already_complete", run.start_epoch,
+                              list_checkpoint_epochs(paths.checkpoints))
+    status = run.loop(on_progress, should_stop or (lambda: False), resume_every_s)
+    write_variant_record(paths, spec, family, device, status, run.epochs_done)
+    return TrainingResult(spec.variant_id, paths, status, run.epochs_done,
+                          list_checkpoint_epochs(paths.checkpoints))
+
+
+class _TrainingRun:
+    """State of one training process: model weights, optimizer, data, metrics."""
+
+    def __init__(self, family: Family, spec: VariantSpec, paths: VariantPaths, device: str,
+                 schedule: list[int]):
+        from miscope_core.models.bridge import build_bridge
+
+        self.family, self.spec, self.paths, self.device = family, spec, paths, device
+        self.schedule = set(schedule)
+        self.cfg: ModelConfig = family.model_config(spec.params)
+        self.task = family.make_task(spec.params, device)
+        torch.manual_seed(family.model_seed(spec.params))
+        bridge = build_bridge(self.cfg, family.model_seed(spec.params), device)
+        self.weights = dict(bridge.state_dict(keep_vars=True))
+        trainable = []
+        for name, param in self.weights.items():
+            param.requires_grad_(not family.is_frozen_parameter(name))
+            if param.requires_grad:
+                trainable.append(param)
+        self.trainable_names = [n for n, p in self.weights.items() if p.requires_grad]
+        t = spec.training
+        self.optimizer = torch.optim.AdamW(trainable, lr=t.lr, weight_decay=t.weight_decay,
+                                           betas=t.betas)
+        self.data_rng = torch.Generator().manual_seed(int(spec.params.get("data_seed", 0)))
+        self.metrics = {f"{name}_{m}": np.full(t.epochs + 1, np.nan)
+                        for name in self.task.eval_sets() for m in ("loss", "accuracy")}
+        self.start_epoch = 0
+        if paths.resume.exists():
+            self._restore(ResumeState.load(paths.resume))
+        else:
+            write_variant_record(paths, spec, family, device, "training", 0)
+        self.epochs_done = self.start_epoch
+
+    def _restore(self, state: ResumeState) -> None:
+        with torch.no_grad():
+            for name, value in state.weights.items():
+                self.weights[name].copy_(value.to(self.device))
+        self.optimizer.load_state_dict(state.optimizer)
+        torch.set_rng_state(state.torch_rng)
+        self.data_rng.set_state(state.data_rng)
+        for key, values in state.metrics.items():
+            n = min(len(values), len(self.metrics[key]))
+            self.metrics[key][:n] = values[:n]
+        self.start_epoch = state.epoch
+
+    def _save_resume(self, epoch: int) -> None:
+        ResumeState(
+            epoch=epoch,
+            weights={k: v.detach() for k, v in self.weights.items()},
+            optimizer=self.optimizer.state_dict(),
+            torch_rng=torch.get_rng_state(),
+            data_rng=self.data_rng.get_state(),
+            metrics=self.metrics,
+        ).save(self.paths.resume)
+        self._save_metrics(epoch)
+
+    def _save_metrics(self, n_epochs: int) -> None:
+        arrays = {k: v[:n_epochs] for k, v in self.metrics.items()}
+        save_npz_atomic(self.paths.metrics, {"epoch": np.arange(n_epochs), **arrays})
+
+    def _loss_and_accuracy(self, batch: Batch, grad: bool) -> tuple[torch.Tensor, float]:
+        last_only = self.task.readout == "last"
+        with torch.set_grad_enabled(grad):
+            logits = forward_logits(self.weights, self.cfg, batch.tokens, last_only)
+            flat_logits = logits.reshape(-1, logits.shape[-1])
+            targets = batch.targets.reshape(-1)
+            loss = torch.nn.functional.cross_entropy(flat_logits.double(), targets,
+                                                     ignore_index=-1)
+        counted = targets >= 0
+        correct = (flat_logits.argmax(-1) == targets)[counted].float().mean().item()
+        return loss, correct
+
+    def _record_eval(self, epoch: int, train_result: tuple | None) -> dict[str, float]:
+        row = {}
+        for name, batch in self.task.eval_sets().items():
+            if name == "train" and train_result is not None:
+                loss, accuracy = train_result
+            else:
+                loss, accuracy = self._loss_and_accuracy(batch, grad=False)
+            row[f"{name}_loss"], row[f"{name}_accuracy"] = loss.item(), accuracy
+            self.metrics[f"{name}_loss"][epoch] = row[f"{name}_loss"]
+            self.metrics[f"{name}_accuracy"][epoch] = accuracy
+        return row
+
+    def loop(self, on_progress, should_stop, resume_every_s: float) -> str:
+        epochs = self.spec.training.epochs
+        started = last_resume_save = time.monotonic()
+        for epoch in range(self.start_epoch, epochs + 1):
+            if should_stop():
+                self._save_resume(epoch)
+                return "cancelled"
+            saved = epoch in self.schedule
+            if saved:
+                save_checkpoint(self.paths.checkpoints, epoch,
+                                {k: v.detach() for k, v in self.weights.items()})
+            if epoch == epochs:
+                row = self._record_eval(epoch, None)
+            else:
+                row = self._step(epoch)
+            self.epochs_done = epoch
+            now = time.monotonic()
+            if epoch < epochs and (saved or now - last_resume_save > resume_every_s):
+                self._save_resume(epoch + 1)
+                last_resume_save = now
+            if on_progress:
+                on_progress(TrainingProgress(epoch, epochs, row, saved, now - started))
+        self._save_resume(epochs)
+        self._save_metrics(epochs + 1)
+        return "complete"
+
+    def _step(self, epoch: int) -> dict[str, float]:
+        batch = self.task.train_batch(epoch, self.data_rng)
+        loss, accuracy = self._loss_and_accuracy(batch, grad=True)
+        row = self._record_eval(epoch, (loss.detach(), accuracy) if self.task.full_batch else None)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return row
+
+
+def load_metrics(paths: VariantPaths) -> dict[str, np.ndarray]:
+    """Per-epoch metrics of a variant ({} before its first save)."""
+    from miscope_core.io import load_npz
+
+    return load_npz(paths.metrics) if Path(paths.metrics).exists() else {}

@@ -1,0 +1,54 @@
+"""Shared fixtures: one tiny real variant, trained and analyzed once per session, read-only."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+TINY_PARAMS = {"prime": 13, "train_fraction": 0.5, "seed": 0, "data_seed": 0}
+TINY_TRAINING = {"epochs": 40, "checkpoints": "every:10"}
+
+
+def train_and_analyze(root: Path, params=None, training=None, family="modulo_addition",
+                      analyzers=None):
+    """Train a small variant into workspace `root` and run the default battery on it."""
+    from miscope_core.analysis.pipeline import run_analysis
+    from miscope_core.families import get_family
+    from miscope_core.training.trainer import train_variant
+    from miscope_core.variants import VariantSpec
+    from miscope_core.workspace import Workspace
+
+    workspace = Workspace.open(root)
+    fam = get_family(family)
+    resolved, config = fam.resolve(
+        "tiny", params={**TINY_PARAMS, **(params or {})},
+        training={**TINY_TRAINING, **(training or {})},
+    ) if family == "modulo_addition" else fam.resolve("tiny", params=params, training=training)
+    spec = VariantSpec(family, resolved, config)
+    result = train_variant(spec, workspace, device="cpu")
+    run_analysis(result.paths, analyzers=analyzers, device="cpu")
+    return workspace, result.paths
+
+
+@pytest.fixture(scope="session")
+def tiny_variant(tmp_path_factory):
+    """(workspace, variant paths) of a p=13 variant, 40 epochs, checkpoints every 10, analyzed.
+
+    Shared across the session: tests must not modify it (copy it first).
+    """
+    root = tmp_path_factory.mktemp("tiny_workspace")
+    return train_and_analyze(root)
+
+
+@pytest.fixture
+def isolated_data_dir(tmp_path, monkeypatch):
+    """Point MISCOPE_DATA_DIR at a fresh temporary workspace."""
+    monkeypatch.setenv("MISCOPE_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+def pytest_configure(config):
+    """Keep BLAS single-threaded so that timings and results are stable on 2 cores."""
+    os.environ.setdefault("OMP_NUM_THREADS", "2")
