@@ -231,7 +231,7 @@ class _Pipeline:
         rows = [spec.summarize(self._load_or_recompute(spec, params, e, manifest, hashes),
                                **params) for e in self.epochs]
         stacked = {key: np.stack([np.asarray(r[key]) for r in rows]) for key in rows[0]}
-        _check_outputs(spec, stacked, spec.summary_outputs)
+        _check_outputs(spec, stacked, spec.summary_outputs_for(self.cfg))
         self.store.save_summary(spec.name, {"epochs": np.array(self.epochs), **stacked})
         entry["summary"] = {"inputs": digest}
         self.report.derived.append(f"{spec.name}/summary")

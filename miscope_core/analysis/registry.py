@@ -53,6 +53,12 @@ class AnalyzerSpec:
             return tuple(k for k in self.outputs if k not in self.mlp_outputs)
         return self.outputs
 
+    def summary_outputs_for(self, cfg: ModelConfig) -> tuple[str, ...]:
+        """Declared summary keys for this architecture (keys in mlp_outputs only with MLPs)."""
+        if cfg.attn_only:
+            return tuple(k for k in self.summary_outputs if k not in self.mlp_outputs)
+        return self.summary_outputs
+
     def hook_names(self, cfg: ModelConfig) -> list[str]:
         """Concrete hook names, with '{layer}' expanded over every layer."""
         names = []

@@ -19,6 +19,7 @@ from miscope_core.families.family import Family, Task
 FAMILIES: dict[str, Family] = {}
 BUILTIN_FAMILY_MODULES = (
     "miscope_core.families.modulo_addition",
+    "miscope_core.families.induction",
 )
 
 

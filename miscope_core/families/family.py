@@ -19,6 +19,12 @@ if TYPE_CHECKING:
     import torch
 
 
+DISPLAY_CONTEXT_KEYS = frozenset({
+    "token_basis_name", "token_basis_labels", "token_basis_frequency", "frequency_labels",
+    "n_tokens", "probe_grid_shape",
+})
+
+
 class Task(Protocol):
     """Training data of one variant, built by its family."""
 
@@ -132,6 +138,14 @@ class Family:
     def context_keys(self) -> frozenset[str]:
         """Names of the context entries this family provides."""
         raise NotImplementedError
+
+    def display_context(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The context entries views label axes with (basis names, labels, grid shape).
+
+        Views call this in light processes, so an override must stay cheap and never import
+        torch; the default filters `context()`.
+        """
+        return {k: v for k, v in self.context(params).items() if k in DISPLAY_CONTEXT_KEYS}
 
     def variant_stem(self, params: Mapping[str, Any]) -> str:
         """Readable id prefix from the domain parameters, e.g. 'p59_seed0_dseed598_tf0.4'."""

@@ -168,16 +168,23 @@ class ModuloAddition(Family):
         mask = np.zeros(p * p, dtype=bool)
         mask[train_indices(p, params["train_fraction"], params["data_seed"])] = True
         return {
+            **self.display_context(params),
             "token_basis": fourier_basis(p),
+            "probe_labels": (np.arange(p * p) // p + np.arange(p * p) % p) % p,
+            "probe_train_mask": mask,
+            "readout_position": 2,
+        }
+
+    def display_context(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Basis name, labels and grid shape (no train mask, so torch is never imported)."""
+        p = params["prime"]
+        return {
             "token_basis_name": "Fourier",
             "token_basis_labels": fourier_row_labels(p),
             "token_basis_frequency": fourier_row_frequencies(p),
             "frequency_labels": [f"k={k}" for k in range(1, p // 2 + 1)],
             "n_tokens": p,
             "probe_grid_shape": (p, p),
-            "probe_labels": (np.arange(p * p) // p + np.arange(p * p) % p) % p,
-            "probe_train_mask": mask,
-            "readout_position": 2,
         }
 
     def context_keys(self) -> frozenset[str]:

@@ -1,5 +1,9 @@
 """Parameter trajectory: PCA of the flattened weights across checkpoints, per weight group.
 
+`parameters.trajectory` (cross-epoch): epochs, {group}.projections [n, 10],
+{group}.explained_variance_ratio [10], {group}.velocity [n - 1], group in all / embedding /
+attention / mlp.
+
 The Gram matrix of the checkpoints (n x n) is accumulated from a disk-backed matrix, so memory
 grows with n^2, not with n times the parameter count.
 """
@@ -37,6 +41,8 @@ def pca_from_gram(gram: np.ndarray, n_components: int) -> tuple[np.ndarray, np.n
     so a flip is never mistaken for a difference between runs.
     """
     eigvals, eigvecs = np.linalg.eigh(centered_gram(gram))
+    # n centred points span at most n - 1 directions; later "components" would be noise.
+    n_components = min(n_components, max(1, gram.shape[0] - 1))
     order = np.argsort(eigvals)[::-1][:n_components]
     eigvals = np.clip(eigvals[order], 0.0, None)
     projections = eigvecs[:, order] * np.sqrt(eigvals)

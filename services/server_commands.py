@@ -1,0 +1,40 @@
+"""`miscope serve`, `miscope demo` and `miscope worker` subcommands."""
+
+from __future__ import annotations
+
+
+def add_parser(sub, data_dir_parent) -> None:
+    """Register the server subcommands."""
+    for name, help_text in (("serve", "serve the dashboard"),
+                            ("demo", "serve the dashboard and train + analyze the quick "
+                                     "calibration variant as a job")):
+        p = sub.add_parser(name, parents=[data_dir_parent], help=help_text)
+        p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+        p.add_argument("--port", type=int, default=8050)
+        if name == "serve":
+            p.add_argument("--debug", action="store_true", help="Dash debug mode (dev only)")
+        p.set_defaults(func=_run_serve if name == "serve" else _run_demo)
+    p = sub.add_parser("worker", parents=[data_dir_parent],
+                       help="run a Celery worker for dashboard jobs (needs the celery extra)")
+    p.set_defaults(func=_run_worker)
+
+
+def _run_serve(args) -> int:
+    from services.server import serve
+
+    serve(host=args.host, port=args.port, data_dir=args.data_dir, debug=args.debug)
+    return 0
+
+
+def _run_demo(args) -> int:
+    from services.server import demo
+
+    demo(host=args.host, port=args.port, data_dir=args.data_dir)
+    return 0
+
+
+def _run_worker(args) -> int:
+    from services.server import worker
+
+    worker(data_dir=args.data_dir)
+    return 0
