@@ -23,7 +23,8 @@ def run_training_command(args, params: dict, overrides: dict) -> int:
     resolve_checkpoint_epochs(config.checkpoints, config.epochs,
                               lambda n: family.default_checkpoints(resolved, n))
     workspace = Workspace.open(args.data_dir)
-    print(f"Variant {spec.variant_id} -> {workspace.variant_paths(family.name, spec.variant_id).root}")
+    target = workspace.variant_paths(family.name, spec.variant_id).root
+    print(f"Variant {spec.variant_id} -> {target}")
     with tqdm(total=config.epochs + 1, unit="epoch", dynamic_ncols=True) as bar:
         def report(progress):
             bar.n = progress.epoch + 1

@@ -12,7 +12,7 @@ SCHEDULE_HELP = "'default', 'every:N' (e.g. every:100) or a comma list of epochs
 def resolve_checkpoint_epochs(
     spec: str, epochs: int, family_default: Callable[[int], list[int]]
 ) -> list[int]:
-    """Turn a schedule spec into a sorted list of epochs within [0, epochs], always with both ends."""
+    """Turn a schedule spec into sorted epochs within [0, epochs], always with both ends."""
     text = str(spec).strip().lower()
     if text in ("", "default"):
         chosen = family_default(epochs)
@@ -28,7 +28,9 @@ def _parse_every(text: str) -> int:
     try:
         step = int(raw)
     except ValueError:
-        raise ValidationError(f"Checkpoint schedule '{text}' is not valid; use {SCHEDULE_HELP}")
+        raise ValidationError(
+            f"Checkpoint schedule '{text}' is not valid; use {SCHEDULE_HELP}"
+        ) from None
     if step < 1:
         raise ValidationError(f"Checkpoint interval must be >= 1, got {step}")
     return step

@@ -29,8 +29,9 @@ def test_projecting_a_variant_alone_reproduces_its_panel(three_variants):
         store = ArtifactStore(workspace.variant_paths("modulo_addition", variant_id).artifacts)
         rows = np.stack([flattened_parameters(store, int(e), "all")
                          for e in basis.epochs[variant_id]])
-        np.testing.assert_allclose(basis.project(rows), basis.projections[variant_id],
-                                   rtol=1e-4, atol=1e-3 * np.abs(basis.projections[variant_id]).max())
+        expected = basis.projections[variant_id]
+        np.testing.assert_allclose(basis.project(rows), expected, rtol=1e-4,
+                                   atol=1e-3 * np.abs(expected).max())
 
 
 def test_reused_when_unchanged_and_refitted_when_the_set_changes(three_variants):
