@@ -22,6 +22,7 @@ from miscope_core.analysis.analyzers.parameter_trajectory import (
     pca_from_gram,
 )
 from miscope_core.analysis.artifacts import ArtifactStore
+from miscope_core.analysis.rowfile import RowFile
 from miscope_core.io import load_npz, read_json, save_npz_atomic, write_json_atomic
 from miscope_core.workspace import Workspace
 
@@ -95,10 +96,9 @@ def _fit(workspace, family, ids, inputs, group, n_components) -> dict[str, np.nd
     order = [(v, int(e)) for v in ids for e in inputs[v]]
     width = flattened_parameters(stores[ids[0]], order[0][1], group).size
     with tempfile.TemporaryDirectory(prefix="miscope-shared-") as tmp:
-        rows = np.lib.format.open_memmap(f"{tmp}/rows.npy", mode="w+", dtype=np.float32,
-                                         shape=(len(order), width))
-        for index, (variant_id, epoch) in enumerate(order):
-            rows[index] = flattened_parameters(stores[variant_id], epoch, group)
+        rows = RowFile(f"{tmp}/rows.f32", width)
+        for variant_id, epoch in order:
+            rows.append(flattened_parameters(stores[variant_id], epoch, group))
         projections, ratio = pca_from_gram(gram_of_rows(rows), min(n_components, len(order)))
         mean = np.zeros(width)
         for start in range(0, len(order), 64):

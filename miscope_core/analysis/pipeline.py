@@ -31,8 +31,12 @@ from miscope_core.analysis.registry import (
 )
 from miscope_core.families import get_family
 from miscope_core.io import CorruptFileError, load_npz
-from miscope_core.training.checkpoints import checkpoint_path, file_hash, list_checkpoint_epochs
-from miscope_core.training.checkpoints import load_checkpoint
+from miscope_core.training.checkpoints import (
+    checkpoint_path,
+    file_hash,
+    list_checkpoint_epochs,
+    load_checkpoint,
+)
 from miscope_core.variants import VariantPaths, VariantSpec
 
 log = logging.getLogger(__name__)

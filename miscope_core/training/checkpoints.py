@@ -1,4 +1,8 @@
-"""Checkpoint store: one safetensors file per saved epoch, plus an atomic resume file."""
+"""Checkpoint store: one safetensors file per saved epoch, plus an atomic resume file.
+
+Listing and hashing checkpoints never imports torch (the web process uses them); reading and
+writing tensors does.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,12 @@ import hashlib
 import json
 import re
 from pathlib import Path
-
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load as load_safetensors_bytes
-from safetensors.torch import save as save_safetensors_bytes
+from typing import TYPE_CHECKING
 
 from miscope_core.io import CorruptFileError, atomic_write_bytes
+
+if TYPE_CHECKING:
+    import torch
 
 CHECKPOINT_PATTERN = re.compile(r"^epoch_(\d+)\.safetensors$")
 
@@ -32,6 +35,8 @@ def list_checkpoint_epochs(checkpoint_dir: Path) -> list[int]:
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict | None = None):
     """Write tensors (contiguous CPU copies) to a safetensors file atomically."""
+    from safetensors.torch import save as save_safetensors_bytes
+
     cpu = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     meta = {"json": json.dumps(metadata)} if metadata else None
     atomic_write_bytes(path, save_safetensors_bytes(cpu, metadata=meta))
@@ -39,6 +44,9 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict | 
 
 def load_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
     """Read a safetensors file and its JSON metadata; damage raises CorruptFileError."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load as load_safetensors_bytes
+
     path = Path(path)
     payload = path.read_bytes()
     try:

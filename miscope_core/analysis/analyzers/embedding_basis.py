@@ -1,4 +1,8 @@
-"""Embedding norms in the family's token basis (Fourier for modular addition)."""
+"""Embedding norms in the family's token basis (Fourier for modular addition).
+
+`embedding.basis_norms` (per epoch; context `token_basis`): norms [n_basis] float32;
+summary norms [n_epochs, n_basis].
+"""
 
 from __future__ import annotations
 

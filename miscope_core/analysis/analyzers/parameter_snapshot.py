@@ -1,4 +1,8 @@
-"""Parameter snapshot: every weight matrix of every layer, for the trajectory tier."""
+"""Parameter snapshot: every weight matrix of every layer, for the trajectory tier.
+
+`parameters.snapshot` (per epoch): W_E, W_pos, W_Q, W_K, W_V, W_O, W_in, W_out, W_U float32
+(layers first); summary total / embedding / attention / mlp `_sum_squares` [n_epochs].
+"""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
 {group}.explained_variance_ratio [10], {group}.velocity [n - 1], group in all / embedding /
 attention / mlp.
 
-The Gram matrix of the checkpoints (n x n) is accumulated from a disk-backed matrix, so memory
+The Gram matrix of the checkpoints (n x n) is accumulated from a disk-backed RowFile, so memory
 grows with n^2, not with n times the parameter count.
 """
 
@@ -17,6 +17,7 @@ import numpy as np
 from miscope_core.analysis.analyzers.parameter_snapshot import WEIGHT_GROUPS
 from miscope_core.analysis.inputs import EpochSeries
 from miscope_core.analysis.registry import CROSS_EPOCH, AnalyzerSpec, register_analyzer
+from miscope_core.analysis.rowfile import RowFile
 
 GROUPS = ("all", *WEIGHT_GROUPS)
 FIELDS = ("projections", "explained_variance_ratio", "velocity")
@@ -61,7 +62,7 @@ def step_velocity(gram: np.ndarray, epochs: np.ndarray) -> np.ndarray:
 
 
 def gram_of_rows(rows: np.ndarray, block: int = 64) -> np.ndarray:
-    """X X^T in float64, reading `rows` (possibly a memmap) in blocks."""
+    """X X^T in float64, reading `rows` (an array or a RowFile) in blocks."""
     n = rows.shape[0]
     gram = np.zeros((n, n))
     for start in range(0, n, block):
@@ -83,12 +84,11 @@ def compute_parameter_trajectory(series: EpochSeries, n_components: int = 10):
     sizes = {g: sum(first[n].size for n in group_names(g, available)) for g in groups}
     result: dict[str, np.ndarray] = {"epochs": epochs}
     with tempfile.TemporaryDirectory(prefix="miscope-traj-") as tmp:
-        rows = {g: np.lib.format.open_memmap(f"{tmp}/{g}.npy", mode="w+", dtype=np.float32,
-                                             shape=(len(epochs), sizes[g])) for g in groups}
-        for index, (_, arrays) in enumerate(series.iter("parameters.snapshot")):
+        rows = {g: RowFile(f"{tmp}/{g}.f32", sizes[g]) for g in groups}
+        for _, arrays in series.iter("parameters.snapshot"):
             for group in groups:
                 parts = [arrays[n].ravel() for n in group_names(group, available)]
-                rows[group][index] = np.concatenate(parts)
+                rows[group].append(np.concatenate(parts))
         for group in groups:
             gram = gram_of_rows(rows[group])
             k = min(n_components, len(epochs))

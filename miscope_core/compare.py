@@ -1,0 +1,234 @@
+"""Comparing variants: the same view side by side (epoch-locked) or overlaid, in notebooks.
+
+    from miscope_core import compare, load_variant
+    c = compare([load_variant("p59_seed999_dseed598_tf0.4"), load_variant("p59_seed1_dseed1_tf0.4")])
+    c.view("loss_curves").show()                       # overlay: one trace per variant
+    c.view("parameters.pca.pc2_pc3", epoch=2000).figure()   # grid, one panel per variant
+    c.view("fourier_norms", progress=0.5).export("png")     # aligned by fraction of the run
+
+Panels come from the catalog (`BoundView.figure()`); this module only arranges them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from miscope_core.views.registry import ACROSS_EPOCHS, get_view
+from miscope_core.views.source import nearest
+
+MAX_VARIANTS = 6
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf")
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+
+
+def ema(values: Sequence[float], weight: float) -> np.ndarray:
+    """Exponential moving average with smoothing weight in [0, 1) (0 = no smoothing)."""
+    if not 0 <= weight < 1:
+        raise ValueError(f"EMA weight must be in [0, 1), got {weight!r}")
+    values = np.asarray(values, dtype=np.float64)
+    out = np.empty_like(values)
+    running = values[0] if len(values) else 0.0
+    for index, value in enumerate(values):
+        running = weight * running + (1 - weight) * value
+        out[index] = running
+    return out
+
+
+def aligned_epoch(variant, epoch: int | None, progress: float | None) -> int:
+    """The checkpoint a panel shows: nearest to `epoch`, or to `progress` x the run's length."""
+    if epoch is not None and progress is not None:
+        raise ValueError("Give epoch= or progress=, not both")
+    if progress is not None:
+        if not 0 <= progress <= 1:
+            raise ValueError(f"progress must be a fraction in [0, 1], got {progress!r}")
+        return nearest(variant.epochs, round(progress * variant.epochs[-1]))
+    return variant.epochs[-1] if epoch is None else nearest(variant.epochs, int(epoch))
+
+
+def variant_label(variant, others: Sequence) -> str:
+    """A legend label from the parameters that differ between the compared variants."""
+    differing = [k for k in variant.params
+                 if len({str(o.params.get(k)) for o in others}) > 1]
+    if not differing:
+        return variant.id
+    return ", ".join(f"{k}={variant.params[k]}" for k in differing)
+
+
+class Comparison:
+    """2-6 variants of one family, compared view by view."""
+
+    def __init__(self, variants: Sequence):
+        variants = list(variants)
+        if not 1 <= len(variants) <= MAX_VARIANTS:
+            raise ValueError(f"compare() takes 1 to {MAX_VARIANTS} variants, got {len(variants)}")
+        families = {v.family for v in variants}
+        if len(families) > 1:
+            raise ValueError(f"compare() needs variants of one family, got {sorted(families)}")
+        self.variants = variants
+
+    def view(self, name: str, epoch: int | None = None, progress: float | None = None,
+             overlay: bool | None = None, smoothing: float = 0.0, **params: Any):
+        """The view for every variant: overlaid (across-epochs default) or in a grid."""
+        spec = get_view(name)
+        overlay = spec.kind == ACROSS_EPOCHS if overlay is None else overlay
+        if overlay and spec.kind != ACROSS_EPOCHS:
+            raise ValueError(f"View '{spec.name}' is {spec.kind}; only across-epochs views "
+                             f"can be overlaid (use overlay=False for a grid)")
+        return ComparisonView(self, spec.name, epoch, progress, overlay, smoothing, params)
+
+    def shared_trajectory(self, pc_x: int = 2, pc_y: int = 3, group: str = "all"):
+        """Every variant's parameter trajectory on ONE jointly fitted PCA basis (comparable)."""
+        from miscope_core.analysis.cross_variant import fit_shared_basis
+
+        first = self.variants[0]
+        basis = fit_shared_basis(first.source.workspace, first.family,
+                                 [v.id for v in self.variants], group=group)
+        n_pcs = basis.explained_variance_ratio.size
+        for pc in (pc_x, pc_y):
+            if not 1 <= pc <= n_pcs:
+                raise ValueError(f"PC index must be in 1..{n_pcs}, got {pc}")
+        return render_shared_trajectory(basis, self.variants, pc_x, pc_y)
+
+    def __repr__(self) -> str:
+        return f"<Comparison of {[v.id for v in self.variants]}>"
+
+
+@dataclass
+class ComparisonView:
+    """One view across the compared variants; renders itself like a BoundView."""
+
+    comparison: Comparison
+    name: str
+    epoch: int | None
+    progress: float | None
+    overlay: bool
+    smoothing: float
+    params: dict[str, Any]
+
+    def panels(self) -> list[tuple[Any, int, Any]]:
+        """(variant, checkpoint shown, figure) for each variant."""
+        out = []
+        for variant in self.comparison.variants:
+            chosen = aligned_epoch(variant, self.epoch, self.progress)
+            out.append((variant, chosen, variant.at(chosen).view(self.name, **self.params)
+                        .figure()))
+        return out
+
+    def figure(self):
+        """A Plotly figure: one overlay plot, or a grid of panels titled with their checkpoint."""
+        return self._overlay() if self.overlay else self._grid()
+
+    def _grid(self):
+        from plotly.subplots import make_subplots
+
+        panels = self.panels()
+        variants = [v for v, _, _ in panels]
+        cols = min(3, len(panels))
+        rows = -(-len(panels) // cols)
+        scene = panels[0][2].data and panels[0][2].data[0].type in ("scatter3d", "surface")
+        specs = [[{"type": "scene" if scene else "xy"}] * cols for _ in range(rows)]
+        titles = [f"{variant_label(v, variants)} — epoch {e}" for v, e, _ in panels]
+        grid = make_subplots(rows=rows, cols=cols, subplot_titles=titles, specs=specs,
+                             horizontal_spacing=0.08, vertical_spacing=0.12)
+        for index, (_, _, fig) in enumerate(panels):
+            row, col = divmod(index, cols)
+            for trace in fig.data:
+                trace.showlegend = index == 0 and trace.showlegend is not False
+                if hasattr(trace, "colorbar") and index > 0:
+                    trace.showscale = False
+                grid.add_trace(trace, row=row + 1, col=col + 1)
+            if not scene:
+                grid.update_xaxes(title_text=fig.layout.xaxis.title.text, row=row + 1,
+                                  col=col + 1, type=fig.layout.xaxis.type)
+                grid.update_yaxes(title_text=fig.layout.yaxis.title.text, row=row + 1,
+                                  col=col + 1, type=fig.layout.yaxis.type)
+        title = get_view(self.name).title
+        grid.update_layout(title=f"{title} — {len(panels)} variants", template="plotly_white",
+                           width=420 * cols + 80, height=380 * rows + 120)
+        return grid
+
+    def _overlay(self):
+        import plotly.graph_objects as go
+
+        panels = self.panels()
+        variants = [v for v, _, _ in panels]
+        figure = go.Figure()
+        for index, (variant, _, fig) in enumerate(panels):
+            label = variant_label(variant, variants)
+            traces = [t for t in fig.data if t.name != "epoch_cursor" and t.type == "scatter"]
+            for t_index, trace in enumerate(traces):
+                y = ema(trace.y, self.smoothing) if self.smoothing else trace.y
+                figure.add_trace(go.Scatter(
+                    x=trace.x, y=y, mode="lines", name=f"{label}: {trace.name}",
+                    legendgroup=label, line={"color": PALETTE[index % len(PALETTE)],
+                                             "dash": DASHES[t_index % len(DASHES)]}))
+        first = panels[0][2].layout
+        smooth = f", EMA {self.smoothing:g}" if self.smoothing else ""
+        figure.update_layout(
+            title=f"{get_view(self.name).title} — {len(panels)} variants overlaid{smooth}",
+            template="plotly_white", width=900, height=520,
+            xaxis={"title": first.xaxis.title.text, "type": first.xaxis.type},
+            yaxis={"title": first.yaxis.title.text, "type": first.yaxis.type},
+        )
+        return figure
+
+    def show(self) -> None:
+        """Display inline."""
+        self.figure().show()
+
+    def export(self, fmt: str = "png", path: str | Path | None = None) -> Path:
+        """Write png/svg/pdf/html to `path` (default: the workspace's exports folder)."""
+        from miscope_core.io import atomic_write_bytes
+        from miscope_core.views.export import IMAGE_FORMATS, check_format, figure_bytes
+
+        fmt = check_format(fmt)
+        if fmt not in (*IMAGE_FORMATS, "html"):
+            raise ValueError(f"A comparison exports as {[*IMAGE_FORMATS, 'html']}, not {fmt!r}")
+        if path is None:
+            first = self.comparison.variants[0]
+            stem = "compare_" + "_".join(v.id for v in self.comparison.variants)
+            path = first.source.workspace.exports / f"{stem}_{self.name}.{fmt}"
+        atomic_write_bytes(Path(path), figure_bytes(self.figure(), fmt))
+        return Path(path)
+
+    def _repr_html_(self) -> str:
+        return self.figure().to_html(full_html=False, include_plotlyjs="cdn")
+
+
+def render_shared_trajectory(basis, variants: Sequence, pc_x: int, pc_y: int):
+    """Draw each variant's projection on the shared PCs, start and end marked."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    ratio = basis.explained_variance_ratio
+    for index, variant in enumerate(variants):
+        points = basis.projections[variant.id]
+        epochs = basis.epochs[variant.id]
+        color = PALETTE[index % len(PALETTE)]
+        figure.add_trace(go.Scatter(
+            x=points[:, pc_x - 1], y=points[:, pc_y - 1], mode="lines+markers",
+            name=variant_label(variant, variants), line={"color": color},
+            marker={"size": 4}, text=[f"epoch {e}" for e in epochs],
+            hovertemplate="%{text}<extra></extra>"))
+        figure.add_trace(go.Scatter(
+            x=points[[0, -1], pc_x - 1], y=points[[0, -1], pc_y - 1], mode="markers+text",
+            marker={"color": color, "size": 10, "symbol": ["circle-open", "circle"]},
+            text=["start", "end"], textposition="top center", showlegend=False))
+    figure.update_layout(
+        title=f"Parameter trajectories on a shared basis (PC{pc_x} vs PC{pc_y}, fitted jointly "
+              f"on {len(variants)} variants, group '{basis.group}')",
+        template="plotly_white", width=760, height=620,
+        xaxis={"title": f"PC{pc_x} ({ratio[pc_x - 1]:.1%} of variance)"},
+        yaxis={"title": f"PC{pc_y} ({ratio[pc_y - 1]:.1%} of variance)"},
+    )
+    return figure
+
+
+def compare(variants: Sequence) -> Comparison:
+    """Compare variants (from `load_variant`) view by view."""
+    return Comparison(variants)
