@@ -42,6 +42,13 @@ def tiny_variant(tmp_path_factory):
     return train_and_analyze(root)
 
 
+@pytest.fixture(scope="session")
+def tiny_induction_variant(tmp_path_factory):
+    """(workspace, variant paths) of the induction family's tiny preset, analyzed (read-only)."""
+    root = tmp_path_factory.mktemp("tiny_induction_workspace")
+    return train_and_analyze(root, family="induction", training={"checkpoints": "every:10"})
+
+
 @pytest.fixture
 def isolated_data_dir(tmp_path, monkeypatch):
     """Point MISCOPE_DATA_DIR at a fresh temporary workspace."""

@@ -119,8 +119,9 @@ class Family:
         """The seed that draws the initial weights."""
         return int(params["seed"])
 
-    def make_task(self, params: Mapping[str, Any], device: str) -> Task:
-        """Build training and evaluation data."""
+    def make_task(self, params: Mapping[str, Any], device: str,
+                  training: TrainingConfig | None = None) -> Task:
+        """Build training and evaluation data (`training`: the run's settings, e.g. batch_size)."""
         raise NotImplementedError
 
     def build_probe(self, params: Mapping[str, Any]) -> Probe:

@@ -14,8 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from miscope_core.families import Batch, Family, ModelConfig, ParamSpec, Preset, Probe
-from miscope_core.families import TrainingConfig, register_family
+from miscope_core.families import (
+    Batch,
+    Family,
+    ModelConfig,
+    ParamSpec,
+    Preset,
+    Probe,
+    TrainingConfig,
+    register_family,
+)
 from miscope_core.families.fourier import (
     fourier_basis,
     fourier_row_frequencies,
@@ -136,7 +144,8 @@ class ModuloAddition(Family):
         """Biases stay at zero, as in the TransformerLens grokking demo."""
         return name.endswith(".bias")
 
-    def make_task(self, params: Mapping[str, Any], device: str) -> ModuloAdditionTask:
+    def make_task(self, params: Mapping[str, Any], device: str,
+                  training: TrainingConfig | None = None) -> ModuloAdditionTask:
         """Split the grid with data_seed into train and test batches."""
         import torch
 

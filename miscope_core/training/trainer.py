@@ -84,7 +84,7 @@ class _TrainingRun:
         self.family, self.spec, self.paths, self.device = family, spec, paths, device
         self.schedule = set(schedule)
         self.cfg: ModelConfig = family.model_config(spec.params)
-        self.task = family.make_task(spec.params, device)
+        self.task = family.make_task(spec.params, device, training=spec.training)
         torch.manual_seed(family.model_seed(spec.params))
         bridge = build_bridge(self.cfg, family.model_seed(spec.params), device)
         self.weights = dict(bridge.state_dict(keep_vars=True))
@@ -134,10 +134,16 @@ class _TrainingRun:
         arrays = {k: v[:n_epochs] for k, v in self.metrics.items()}
         save_npz_atomic(self.paths.metrics, {"epoch": np.arange(n_epochs), **arrays})
 
-    def _loss_and_accuracy(self, batch: Batch, grad: bool) -> tuple[torch.Tensor, float]:
+    def _loss_and_accuracy(self, batch: Batch, grad: bool,
+                           shared: dict | None = None) -> tuple[torch.Tensor, float]:
         last_only = self.task.readout == "last"
         with torch.set_grad_enabled(grad):
-            logits = forward_logits(self.weights, self.cfg, batch.tokens, last_only)
+            # eval sets that share one token tensor (e.g. different target masks) share logits
+            logits = shared.get(id(batch.tokens)) if shared is not None else None
+            if logits is None:
+                logits = forward_logits(self.weights, self.cfg, batch.tokens, last_only)
+                if shared is not None:
+                    shared[id(batch.tokens)] = logits
             flat_logits = logits.reshape(-1, logits.shape[-1])
             targets = batch.targets.reshape(-1)
             loss = torch.nn.functional.cross_entropy(flat_logits.double(), targets,
@@ -147,12 +153,12 @@ class _TrainingRun:
         return loss, correct
 
     def _record_eval(self, epoch: int, train_result: tuple | None) -> dict[str, float]:
-        row = {}
+        row, shared = {}, {}
         for name, batch in self.task.eval_sets().items():
             if name == "train" and train_result is not None:
                 loss, accuracy = train_result
             else:
-                loss, accuracy = self._loss_and_accuracy(batch, grad=False)
+                loss, accuracy = self._loss_and_accuracy(batch, grad=False, shared=shared)
             row[f"{name}_loss"], row[f"{name}_accuracy"] = loss.item(), accuracy
             self.metrics[f"{name}_loss"][epoch] = row[f"{name}_loss"]
             self.metrics[f"{name}_accuracy"][epoch] = accuracy

@@ -48,10 +48,25 @@ def test_every_analyzer_is_described_and_documented():
         assert spec.name in module_doc, f"{spec.name} not in its module docstring"
 
 
+def not_applicable_reason(spec, paths):
+    """Why `spec` does not apply to the variant at `paths` (None when it does)."""
+    record = read_json(paths.variant_json)
+    family = get_family(record["family"])
+    context_keys = frozenset(family.context(record["params"]))
+    return spec.not_applicable_reason(context_keys, model_config(paths))
+
+
+@pytest.mark.parametrize("fixture", ["tiny_variant", "tiny_induction_variant"])
 @pytest.mark.parametrize("spec", BUILTIN, ids=lambda s: s.name)
-def test_analyzer_writes_exactly_its_declared_keys(spec, tiny_variant):
-    _, paths = tiny_variant
-    assert_declared_keys(spec, ArtifactStore(paths.artifacts), model_config(paths))
+def test_analyzer_writes_exactly_its_declared_keys_or_is_not_applicable(spec, fixture, request):
+    _, paths = request.getfixturevalue(fixture)
+    store = ArtifactStore(paths.artifacts)
+    reason = not_applicable_reason(spec, paths)
+    if reason is not None:
+        assert not store.has(spec.name), f"{spec.name} ran although: {reason}"
+        assert "needs" in reason
+        return
+    assert_declared_keys(spec, store, model_config(paths))
 
 
 @pytest.fixture(scope="module", params=["testing_two_layer_addition",
@@ -70,7 +85,7 @@ def test_battery_runs_on_two_layer_models(two_layer_variant):
     cfg = model_config(paths)
     store = ArtifactStore(paths.artifacts)
     for spec in BUILTIN:
-        if spec.requires_mlp and cfg.attn_only:
+        if not_applicable_reason(spec, paths) is not None:
             assert not store.has(spec.name), spec.name
             continue
         assert_declared_keys(spec, store, cfg)
