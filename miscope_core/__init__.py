@@ -2,7 +2,7 @@
 
 The notebook vocabulary is exported lazily, so `import miscope_core` stays light (no torch):
 
-    from miscope_core import load_variant, list_families, list_views
+    from miscope_core import load_variant, list_families, list_views, compare
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ _EXPORTS = {
     "get_family": "miscope_core.families",
     "list_views": "miscope_core.views",
     "get_view": "miscope_core.views",
+    "compare": "miscope_core.comparison",
 }
 
 __all__ = ["__version__", *_EXPORTS]

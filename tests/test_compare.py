@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from miscope_core.compare import aligned_epoch, compare, ema
+from miscope_core.comparison import aligned_epoch, compare, ema
 from miscope_core.notebook import load_variant
 from tests.conftest import train_and_analyze
 

@@ -75,7 +75,7 @@ def transition_epochs(metrics: Mapping[str, np.ndarray]) -> dict[str, int | None
     """Memorisation (train acc > 99%), generalisation (test acc > 99%), test-loss turning points.
 
     `test_loss_peak` is the epoch of maximum test loss; `test_loss_steepest_drop` the epoch
-    where the (log) test loss falls fastest.
+    where the test loss falls fastest (per epoch, lightly smoothed).
     """
     epochs = np.asarray(metrics["epoch"])
     result: dict[str, int | None] = {
@@ -84,9 +84,9 @@ def transition_epochs(metrics: Mapping[str, np.ndarray]) -> dict[str, int | None
         "test_loss_peak": None, "test_loss_steepest_drop": None,
     }
     if "test_loss" in metrics and len(epochs) > 2:
-        log_loss = np.log(np.clip(metrics["test_loss"], 1e-12, None))
-        result["test_loss_peak"] = int(epochs[int(np.nanargmax(log_loss))])
+        loss = np.asarray(metrics["test_loss"], dtype=np.float64)
+        result["test_loss_peak"] = int(epochs[int(np.nanargmax(loss))])
         window = max(1, len(epochs) // 100)
-        smooth = np.convolve(log_loss, np.ones(window) / window, mode="same")
+        smooth = np.convolve(loss, np.ones(window) / window, mode="same")
         result["test_loss_steepest_drop"] = int(epochs[int(np.nanargmin(np.gradient(smooth)))])
     return result

@@ -44,8 +44,8 @@ def test_transition_epochs_of_a_grokking_curve():
     epochs = np.arange(0, 3000, 10)
     train_acc = np.where(epochs >= 300, 1.0, epochs / 400)
     test_acc = np.where(epochs >= 2400, 1.0, 0.1 + epochs / 4000)
-    log_drop = np.log(10) - 8 / (1 + np.exp(-(epochs - 1500) / 100))
-    test_loss = np.where(epochs < 600, 4 + epochs / 100, np.exp(log_drop))
+    drop = 10 / (1 + np.exp((epochs - 1500) / 100))
+    test_loss = np.where(epochs < 600, 4 + epochs / 100, drop)
     found = transition_epochs({"epoch": epochs, "train_accuracy": train_acc,
                                "test_accuracy": test_acc, "test_loss": test_loss})
     assert found["train_accuracy_99"] == 300

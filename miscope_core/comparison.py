@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from miscope_core.views.registry import ACROSS_EPOCHS, get_view
+from miscope_core.views.registry import ACROSS_EPOCHS, CROSS_EPOCH, get_view
 from miscope_core.views.source import nearest
 
 MAX_VARIANTS = 6
+OVERLAYABLE = (ACROSS_EPOCHS, CROSS_EPOCH)
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf")
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 
@@ -76,9 +77,9 @@ class Comparison:
         """The view for every variant: overlaid (across-epochs default) or in a grid."""
         spec = get_view(name)
         overlay = spec.kind == ACROSS_EPOCHS if overlay is None else overlay
-        if overlay and spec.kind != ACROSS_EPOCHS:
-            raise ValueError(f"View '{spec.name}' is {spec.kind}; only across-epochs views "
-                             f"can be overlaid (use overlay=False for a grid)")
+        if overlay and spec.kind not in OVERLAYABLE:
+            raise ValueError(f"View '{spec.name}' is {spec.kind}; only {list(OVERLAYABLE)} "
+                             f"views can be overlaid (use overlay=False for a grid)")
         return ComparisonView(self, spec.name, epoch, progress, overlay, smoothing, params)
 
     def shared_trajectory(self, pc_x: int = 2, pc_y: int = 3, group: str = "all"):
@@ -93,6 +94,29 @@ class Comparison:
             if not 1 <= pc <= n_pcs:
                 raise ValueError(f"PC index must be in 1..{n_pcs}, got {pc}")
         return render_shared_trajectory(basis, self.variants, pc_x, pc_y)
+
+    def summary_table(self, pc_x: int = 2, pc_y: int = 3) -> list[dict[str, Any]]:
+        """One row per variant: parameters, final accuracy, transition epochs, key frequencies
+        and trajectory shape on the shared basis's (pc_x, pc_y) plane."""
+        from miscope_core.analysis.cross_variant import fit_shared_basis
+        from miscope_core.analysis.trajectory_metrics import trajectory_shape, transition_epochs
+
+        first = self.variants[0]
+        basis = fit_shared_basis(first.source.workspace, first.family,
+                                 [v.id for v in self.variants])
+        rows = []
+        for variant in self.variants:
+            metrics = variant.metrics
+            plane = basis.projections[variant.id][:, [pc_x - 1, pc_y - 1]]
+            rows.append({
+                "variant": variant.id, **variant.params,
+                "final_train_accuracy": float(metrics["train_accuracy"][-1]),
+                "final_test_accuracy": float(metrics["test_accuracy"][-1]),
+                **transition_epochs(metrics),
+                "key_frequencies": key_frequencies(variant),
+                **{f"shared_{k}": v for k, v in trajectory_shape(plane).items()},
+            })
+        return rows
 
     def __repr__(self) -> str:
         return f"<Comparison of {[v.id for v in self.variants]}>"
@@ -160,7 +184,8 @@ class ComparisonView:
         figure = go.Figure()
         for index, (variant, _, fig) in enumerate(panels):
             label = variant_label(variant, variants)
-            traces = [t for t in fig.data if t.name != "epoch_cursor" and t.type == "scatter"]
+            traces = [t for t in fig.data if t.name != "epoch_cursor" and t.type == "scatter"
+                      and "lines" in (t.mode or "lines")]
             for t_index, trace in enumerate(traces):
                 y = ema(trace.y, self.smoothing) if self.smoothing else trace.y
                 figure.add_trace(go.Scatter(
@@ -198,6 +223,14 @@ class ComparisonView:
 
     def _repr_html_(self) -> str:
         return self.figure().to_html(full_html=False, include_plotlyjs="cdn")
+
+
+def key_frequencies(variant) -> list[int] | None:
+    """The variant's key frequencies from progress.measures, or None before that analysis."""
+    store = variant.source.store
+    if not store.cross_epoch_path("progress.measures").exists():
+        return None
+    return [int(k) for k in store.load_cross_epoch("progress.measures")["key_frequencies"]]
 
 
 def render_shared_trajectory(basis, variants: Sequence, pc_x: int, pc_y: int):
