@@ -1,0 +1,1 @@
+"""Reusable layout pieces: badges, tables, forms, explore panels."""

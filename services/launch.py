@@ -1,0 +1,127 @@
+"""Validating and launching training and analysis, cancelling and resuming jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from miscope_core.families import ValidationError, get_family
+from miscope_core.variants import VariantSpec
+from miscope_core.workspace import Workspace
+from services.jobs import Job, JobStore
+from services.registry import list_checkpoint_epochs, locate_variant
+
+
+@dataclass(frozen=True)
+class TrainingRequest:
+    """A validated training request: the variant it makes and the settings it uses."""
+
+    family: str
+    variant_id: str
+    params: dict[str, Any]
+    training: dict[str, Any]
+    checkpoint_epochs: list[int]
+
+    def job_params(self, device: str | None = None, analyzers: list[str] | None = None):
+        """What the job record stores (enough to run or resume it)."""
+        return {"params": self.params, "training": self.training, "device": device,
+                "analyzers": analyzers}
+
+
+def validate_training_request(
+    family: str, preset: str | None = None, params: Mapping[str, Any] | None = None,
+    training: Mapping[str, Any] | None = None,
+) -> TrainingRequest:
+    """Resolve and validate form input; raises ValidationError naming the bad value."""
+    from miscope_core.training.schedule import resolve_checkpoint_epochs
+
+    try:
+        fam = get_family(family)
+    except KeyError as exc:
+        raise ValidationError(str(exc.args[0])) from None
+    clean_params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+    clean_training = {k: v for k, v in (training or {}).items() if v not in (None, "")}
+    try:
+        resolved, config = fam.resolve(preset, clean_params, clean_training)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(str(exc)) from None
+    epochs = resolve_checkpoint_epochs(config.checkpoints, config.epochs,
+                                       lambda n: fam.default_checkpoints(resolved, n))
+    spec = VariantSpec(family, resolved, config)
+    return TrainingRequest(family, spec.variant_id, resolved, config.as_dict(), epochs)
+
+
+def launch_training(workspace: Workspace, request: TrainingRequest, start: bool = True,
+                    analyze_after: bool = False, device: str | None = None) -> Job:
+    """Record a training job (refused if the variant is busy) and, with start, spawn it."""
+    kind = "train_analyze" if analyze_after else "train"
+    job = JobStore(workspace.jobs_db).create(kind, request.family, request.variant_id,
+                                             request.job_params(device))
+    return _maybe_start(workspace, job, start)
+
+
+def launch_analysis(workspace: Workspace, variant_id: str, analyzers: list[str] | None = None,
+                    start: bool = True, device: str | None = None) -> Job:
+    """Record an analysis job for a trained variant and, with start, spawn it."""
+    from miscope_core.analysis.registry import get_analyzer
+
+    family, paths = locate_variant(workspace, variant_id)
+    if not list_checkpoint_epochs(paths):
+        raise ValidationError(f"Variant {variant_id} has no checkpoints yet; train it first")
+    for name in analyzers or []:
+        get_analyzer(name)  # unknown names raise KeyError with close matches
+    job = JobStore(workspace.jobs_db).create(
+        "analyze", family, variant_id, {"analyzers": list(analyzers) if analyzers else None,
+                                        "device": device})
+    return _maybe_start(workspace, job, start)
+
+
+def cancel_job(workspace: Workspace, job_id: str) -> Job:
+    """Ask a job to stop cooperatively (keeps every finished checkpoint and artifact)."""
+    return JobStore(workspace.jobs_db).request_cancel(job_id)
+
+
+def resume_job(workspace: Workspace, job_id: str, start: bool = True) -> Job:
+    """Re-queue an interrupted, cancelled or failed job; training resumes from its state."""
+    job = JobStore(workspace.jobs_db).requeue(job_id)
+    return _maybe_start(workspace, job, start)
+
+
+def list_jobs(workspace: Workspace, limit: int = 100) -> list[Job]:
+    """Recent jobs, newest first (stale running jobs are marked interrupted first)."""
+    store = JobStore(workspace.jobs_db)
+    store.mark_stale_interrupted()
+    return store.list(limit=limit)
+
+
+def get_job(workspace: Workspace, job_id: str) -> Job:
+    """One job record."""
+    return JobStore(workspace.jobs_db).get(job_id)
+
+
+def _maybe_start(workspace: Workspace, job: Job, start: bool) -> Job:
+    if start:
+        from services.runner import spawn_job
+
+        spawn_job(job.id, workspace.root)
+    return job
+
+
+def training_form(family: str, preset: str | None = None) -> dict[str, Any]:
+    """What a training form shows: parameter specs with the preset's values, training settings."""
+    fam = get_family(family)
+    chosen = preset or fam.default_preset
+    params, config = fam.resolve(chosen)
+    described = fam.describe()
+    fields = [{**spec, "value": params[spec["name"]]} for spec in described["parameters"]]
+    settings = [{"name": key, "value": _form_value(value)}
+                for key, value in config.as_dict().items()]
+    return {"family": family, "preset": chosen, "presets": described["presets"],
+            "parameters": fields, "training": settings}
+
+
+def _form_value(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return ",".join(str(v) for v in value)
+    return "full" if value is None else value

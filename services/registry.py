@@ -1,0 +1,174 @@
+"""Registry queries: families with their schema, variants with their state (no torch)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from miscope_core.families import get_family, list_families
+from miscope_core.io import CorruptFileError, load_npz, read_json
+from miscope_core.variants import VariantPaths, check_variant_id
+from miscope_core.workspace import Workspace
+from services.jobs import JobStore
+
+CHECKPOINT_FILE = re.compile(r"^epoch_(\d+)\.safetensors$")
+VARIANT_STATES = ("untrained", "training", "trained", "analyzing", "analyzed", "stale")
+
+
+def describe_families() -> list[dict[str, Any]]:
+    """Every registered family's description (schema, presets, architecture, probe, context)."""
+    return [get_family(name).describe() for name in list_families()]
+
+
+def describe_family(name: str) -> dict[str, Any]:
+    """One family's description; an unknown name raises KeyError listing the families."""
+    return get_family(name).describe()
+
+
+def list_checkpoint_epochs(paths: VariantPaths) -> list[int]:
+    """Epochs with a saved checkpoint (reads file names only, so no torch import)."""
+    folder = Path(paths.checkpoints)
+    if not folder.is_dir():
+        return []
+    found = (CHECKPOINT_FILE.match(p.name) for p in folder.iterdir())
+    return sorted(int(m.group(1)) for m in found if m)
+
+
+def read_metrics(paths: VariantPaths) -> dict[str, np.ndarray]:
+    """Per-epoch metrics saved so far ({} before the first save or while unreadable)."""
+    try:
+        return load_npz(paths.metrics) if Path(paths.metrics).exists() else {}
+    except CorruptFileError:
+        return {}
+
+
+@dataclass(frozen=True)
+class VariantState:
+    """What the dashboard shows about one variant."""
+
+    family: str
+    variant_id: str
+    state: str
+    detail: str
+    params: dict[str, Any]
+    epochs: int
+    epochs_completed: int
+    checkpoints: list[int] = field(default_factory=list)
+    missing_analyzers: list[str] = field(default_factory=list)
+    job_id: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return asdict(self)
+
+
+def locate_variant(workspace: Workspace, variant_id: str) -> tuple[str, VariantPaths]:
+    """(family, paths) of a variant id; bad ids raise ValueError, unknown ones KeyError."""
+    check_variant_id(variant_id)
+    paths = workspace.locate(variant_id)
+    return paths.root.parent.name, paths
+
+
+def variant_state(workspace: Workspace, family: str, variant_id: str,
+                  store: JobStore | None = None) -> VariantState:
+    """The state of one variant: untrained, training, trained, analyzing, analyzed or stale."""
+    paths = workspace.variant_paths(family, variant_id)
+    record = read_json(paths.variant_json) if paths.variant_json.exists() else {}
+    checkpoints = list_checkpoint_epochs(paths)
+    store = store or JobStore(workspace.jobs_db)
+    job = store.active_for(variant_id)
+    epochs = int(record.get("training", {}).get("epochs", 0))
+    done = int(record.get("epochs_completed", 0))
+    missing = missing_analyzers(paths, record, checkpoints) if checkpoints else []
+    state, detail = _classify(record, checkpoints, missing, job, paths)
+    return VariantState(family, variant_id, state, detail, dict(record.get("params", {})),
+                        epochs, done, checkpoints, missing, job.id if job else None)
+
+
+def _classify(record, checkpoints, missing, job, paths) -> tuple[str, str]:
+    if job is not None:
+        training = job.kind == "train" or (job.kind == "train_analyze"
+                                           and not job.message.startswith("analysis"))
+        return ("training" if training else "analyzing"), job.message or job.status
+    if not checkpoints:
+        return "untrained", "no checkpoints yet"
+    status = record.get("status", "training")
+    partial = "" if status == "complete" else (
+        f"; stopped at epoch {record.get('epochs_completed')} of "
+        f"{record.get('training', {}).get('epochs')} (resumable)")
+    if not (Path(paths.artifacts) / "manifest.json").exists():
+        return "trained", f"{len(checkpoints)} checkpoints, not analyzed{partial}"
+    if missing:
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        names = ", ".join(missing[:3]) + more
+        return "stale", f"needs analysis: {names}{partial}"
+    return "analyzed", f"{len(checkpoints)} checkpoints analyzed{partial}"
+
+
+def analysis_status(paths: VariantPaths, record: dict | None = None,
+                    checkpoints: list[int] | None = None) -> list[dict[str, Any]]:
+    """Per analyzer: complete, missing, stale or not applicable, with a short reason."""
+    from miscope_core.analysis.registry import CROSS_EPOCH, list_analyzers
+
+    record = record if record is not None else read_json(paths.variant_json)
+    checkpoints = checkpoints if checkpoints is not None else list_checkpoint_epochs(paths)
+    family = get_family(record["family"])
+    cfg = family.model_config(record["params"])
+    manifest = _read_manifest(paths)
+    rows = []
+    for spec in list_analyzers():
+        reason = spec.not_applicable_reason(family.context_keys(), cfg)
+        entry = manifest.get(spec.name, {})
+        if reason:
+            status = "not applicable"
+        elif not entry:
+            status, reason = "missing", "never computed"
+        elif entry.get("fingerprint") != spec.fingerprint(spec.resolve_params()):
+            status, reason = "stale", "analyzer version or parameters changed"
+        elif spec.kind == CROSS_EPOCH:
+            done = entry.get("cross_epoch", {}).get("epochs") == checkpoints
+            status, reason = ("complete", "") if done else ("stale", "new checkpoints since")
+        else:
+            todo = sorted(set(checkpoints) - {int(e) for e in entry.get("epochs", {})})
+            status, reason = ("complete", "") if not todo else (
+                "stale", f"{len(todo)} of {len(checkpoints)} checkpoints to analyze")
+        rows.append({"analyzer": spec.name, "kind": spec.kind, "description": spec.description,
+                     "default": spec.in_default_battery, "status": status, "reason": reason})
+    return rows
+
+
+def missing_analyzers(paths: VariantPaths, record: dict, checkpoints: list[int]) -> list[str]:
+    """Default-battery analyzers that are missing or stale for this variant."""
+    if not record:
+        return []
+    rows = analysis_status(paths, record, checkpoints)
+    return [r["analyzer"] for r in rows if r["default"] and r["status"] in ("missing", "stale")]
+
+
+def _read_manifest(paths: VariantPaths) -> dict[str, Any]:
+    path = Path(paths.artifacts) / "manifest.json"
+    try:
+        return read_json(path).get("analyzers", {}) if path.exists() else {}
+    except CorruptFileError:
+        return {}
+
+
+def list_variant_states(workspace: Workspace, family: str | None = None) -> list[VariantState]:
+    """Every variant in the workspace with its state, newest first."""
+    store = JobStore(workspace.jobs_db)
+    states = [variant_state(workspace, fam, vid, store)
+              for fam, vid in workspace.list_variants(family)]
+    mtime = {s.variant_id: _mtime(workspace.variant_paths(s.family, s.variant_id))
+             for s in states}
+    return sorted(states, key=lambda s: mtime[s.variant_id], reverse=True)
+
+
+def _mtime(paths: VariantPaths) -> float:
+    try:
+        return paths.variant_json.stat().st_mtime
+    except OSError:
+        return 0.0

@@ -1,0 +1,150 @@
+"""Executing a job record: training and/or analysis, with progress, heartbeat and cancel.
+
+`run_job` runs in a job process (a Dash background-callback process, a spawned subprocess or
+a test); it is the only place that imports torch (through the trainer and the pipeline).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+
+from miscope_core.workspace import Workspace
+from services.jobs import Job, JobStateError, JobStore
+
+HEARTBEAT_S = 2.0
+REPORT_EVERY_S = 0.5
+
+
+def run_job(job_id: str, data_dir: str | Path | None = None) -> str:
+    """Execute a queued job to its end and return its final status."""
+    workspace = Workspace.open(data_dir)
+    store = JobStore(workspace.jobs_db)
+    try:
+        job = store.mark_running(job_id)
+    except JobStateError:
+        return store.get(job_id).status
+    stop_beating = _start_heartbeat(store, job_id)
+    try:
+        status, message = _dispatch(job, workspace, store)
+        store.finish(job_id, status, message)
+    except BaseException as exc:  # the record must say why the job died
+        store.finish(job_id, "failed", error=f"{type(exc).__name__}: {exc}\n"
+                     + traceback.format_exc(limit=6)[-1500:])
+        if not isinstance(exc, Exception):
+            raise
+    finally:
+        stop_beating.set()
+    return store.get(job_id).status
+
+
+def spawn_job(job_id: str, data_dir: str | Path | None = None) -> subprocess.Popen:
+    """Run a job in a detached Python process (used by `demo`, resume and the CLI)."""
+    workspace = Workspace.open(data_dir)
+    log = open(workspace.root / "jobs.log", "ab")  # noqa: SIM115 - owned by the child
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.job_process", job_id, str(workspace.root)],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        start_new_session=True, cwd=str(Path(__file__).resolve().parents[1]),
+    )
+
+
+def _start_heartbeat(store: JobStore, job_id: str) -> threading.Event:
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_S):
+            try:
+                store.beat(job_id)
+            except Exception:  # a locked DB must not kill the job; the next beat retries
+                pass
+
+    threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True).start()
+    return stop
+
+
+def _dispatch(job: Job, workspace: Workspace, store: JobStore) -> tuple[str, str]:
+    if job.kind == "train":
+        return _train(job, workspace, store, share=1.0)
+    if job.kind == "analyze":
+        return _analyze(job, workspace, store, start=0.0)
+    status, message = _train(job, workspace, store, share=0.6)
+    if status != "done":
+        return status, message
+    return _analyze(job, workspace, store, start=0.6)
+
+
+class _Reporter:
+    """Throttles progress writes to the record; polls the cancel flag."""
+
+    def __init__(self, store: JobStore, job_id: str):
+        self.store, self.job_id = store, job_id
+        self.last_report = self.last_poll = 0.0
+        self.stop = False
+
+    def report(self, progress: float, message: str, log: str | None = None, force=False):
+        now = time.monotonic()
+        if force or log or now - self.last_report >= REPORT_EVERY_S:
+            self.store.report(self.job_id, progress, message, log)
+            self.last_report = now
+
+    def should_stop(self) -> bool:
+        now = time.monotonic()
+        if now - self.last_poll >= 0.2:
+            self.stop = self.store.cancel_requested(self.job_id)
+            self.last_poll = now
+        return self.stop
+
+
+def _train(job: Job, workspace: Workspace, store: JobStore, share: float) -> tuple[str, str]:
+    from miscope_core.families import TrainingConfig
+    from miscope_core.training.trainer import TrainingProgress, train_variant
+    from miscope_core.variants import VariantSpec
+
+    spec = VariantSpec(job.family, job.params["params"],
+                       TrainingConfig.from_dict(job.params["training"]))
+    reporter = _Reporter(store, job.id)
+
+    def on_progress(p: TrainingProgress) -> None:
+        loss = p.metrics.get("train_loss", float("nan"))
+        test = p.metrics.get("test_accuracy", float("nan"))
+        message = f"training: epoch {p.epoch}/{p.epochs}"
+        log = (f"checkpoint epoch {p.epoch}: train loss {loss:.4g}, test accuracy {test:.3f}"
+               if p.checkpoint_saved else None)
+        reporter.report(share * p.epoch / max(p.epochs, 1), message, log)
+
+    result = train_variant(spec, workspace, device=job.params.get("device"),
+                           on_progress=on_progress, should_stop=reporter.should_stop)
+    if result.status == "cancelled":
+        return "cancelled", f"cancelled at epoch {result.epochs_completed}; resumable"
+    return "done", (f"trained to epoch {result.epochs_completed}, "
+                    f"{len(result.checkpoint_epochs)} checkpoints")
+
+
+def _analyze(job: Job, workspace: Workspace, store: JobStore, start: float) -> tuple[str, str]:
+    from miscope_core.analysis.pipeline import AnalysisProgress, run_analysis
+
+    paths = workspace.variant_paths(job.family, job.variant_id)
+    reporter = _Reporter(store, job.id)
+    reporter.report(start, "analysis: loading", "analysis started", force=True)
+
+    def on_progress(p: AnalysisProgress) -> None:
+        fraction = p.done / max(p.total, 1)
+        if p.stage == "checkpoints":
+            progress = start + (1 - start) * 0.9 * fraction
+        else:
+            progress = start + (1 - start) * (0.9 + 0.1 * fraction)
+        reporter.report(progress, f"analysis: {p.stage} {p.done}/{p.total} ({p.message})")
+
+    report = run_analysis(paths, analyzers=job.params.get("analyzers"),
+                          device=job.params.get("device"), on_progress=on_progress,
+                          should_stop=reporter.should_stop)
+    if report.status == "cancelled":
+        return "cancelled", "analysis cancelled; finished artifacts kept; resumable"
+    skipped = f", skipped {sorted(report.skipped)}" if report.skipped else ""
+    return "done", (f"analysis complete: {report.work_done} files written in "
+                    f"{report.seconds:.1f} s{skipped}")

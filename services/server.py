@@ -1,0 +1,126 @@
+"""The dashboard server: `create_app`, `serve`, `demo` and the optional Celery `worker`.
+
+The web process never imports torch or transformer_lens: jobs run in background-callback
+processes (DiskcacheManager, cache under the workspace) or spawned job processes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import webbrowser
+from pathlib import Path
+
+from miscope_core.workspace import Workspace
+from services.jobs import JobStore
+
+PAGES = (  # module, path, name, order
+    ("app.pages.home", "/", "Overview", 0),
+    ("app.pages.families", "/families", "Families", 1),
+    ("app.pages.train", "/train", "Train", 2),
+    ("app.pages.analyze", "/analyze", "Analyze", 3),
+    ("app.pages.explore", "/explore", "Explore", 4),
+    ("app.pages.compare", "/compare", "Compare", 5),
+    ("app.pages.jobs", "/jobs", "Jobs", 6),
+)
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+log = logging.getLogger(__name__)
+
+
+def background_manager(workspace: Workspace):
+    """The embedded job runner: Dash's DiskcacheManager with its cache in the workspace."""
+    import diskcache
+    from dash import DiskcacheManager
+
+    workspace.cache_dir.mkdir(parents=True, exist_ok=True)
+    return DiskcacheManager(diskcache.Cache(str(workspace.cache_dir)))
+
+
+def create_app(data_dir: str | Path | None = None, manager=None):
+    """The Dash app over a workspace (stale running jobs are marked interrupted first)."""
+    import dash
+
+    from app.context import CONFIG_KEY
+    from app.shell import shell_layout
+    from services.routes import register_routes
+
+    workspace = Workspace.open(data_dir)
+    interrupted = JobStore(workspace.jobs_db).mark_stale_interrupted()
+    if interrupted:
+        log.warning("Marked interrupted (resumable from the Jobs page): %s", interrupted)
+    app = dash.Dash(
+        __name__, use_pages=True, pages_folder="", assets_folder=str(ASSETS),
+        suppress_callback_exceptions=True,  # Bootstrap CSS is vendored in assets/ (offline)
+        background_callback_manager=manager or background_manager(workspace),
+        title="MIScope", update_title=None,
+    )
+    app.server.config[CONFIG_KEY] = str(workspace.root)
+    for module_name, path, name, order in PAGES:
+        module = importlib.import_module(module_name)
+        dash.register_page(module_name, path=path, name=name, order=order,
+                           title=f"MIScope · {name}", layout=module.layout)
+    app.layout = shell_layout()
+    for module_name, *_ in PAGES:
+        register = getattr(importlib.import_module(module_name), "register_callbacks", None)
+        if register is not None:
+            register(app, str(workspace.root))
+    register_routes(app.server, workspace)
+    return app
+
+
+def serve(host: str = "127.0.0.1", port: int = 8050, data_dir: str | Path | None = None,
+          debug: bool = False, open_browser: bool = False) -> None:
+    """Serve the dashboard (127.0.0.1, debug off unless asked)."""
+    app = create_app(data_dir)
+    url = f"http://{host}:{port}/"
+    print(f"MIScope dashboard on {url} (workspace {Workspace.open(data_dir).root})", flush=True)
+    if open_browser:
+        webbrowser.open(url)
+    app.run(host=host, port=port, debug=debug)
+
+
+def demo(host: str = "127.0.0.1", port: int = 8050, data_dir: str | Path | None = None,
+         preset: str = "quick", family: str = "modulo_addition") -> str | None:
+    """Serve at once and train + analyze a preset as a job the user watches; reuse what exists."""
+    job_id = start_demo_job(data_dir, family, preset)
+    workspace = Workspace.open(data_dir)
+    if job_id:
+        print(f"Demo job {job_id}: training + analysis of the '{preset}' preset; watch it on "
+              f"http://{host}:{port}/jobs", flush=True)
+    serve(host, port, workspace.root)
+    return job_id
+
+
+def start_demo_job(data_dir, family: str = "modulo_addition", preset: str = "quick"):
+    """Launch (or reuse) the demo job; returns its id, or None when all is already done."""
+    from services.launch import launch_training, resume_job, validate_training_request
+    from services.registry import variant_state
+
+    workspace = Workspace.open(data_dir)
+    store = JobStore(workspace.jobs_db)
+    store.mark_stale_interrupted()
+    request = validate_training_request(family, preset)
+    active = store.active_for(request.variant_id)
+    if active is not None:
+        return active.id
+    state = variant_state(workspace, family, request.variant_id, store)
+    if state.state == "analyzed" and state.epochs_completed >= request.training["epochs"]:
+        print(f"Variant {request.variant_id} is already trained and analyzed; reusing it.")
+        return None
+    for job in store.list(limit=20, variant_id=request.variant_id, status=("interrupted",)):
+        return resume_job(workspace, job.id).id
+    return launch_training(workspace, request, start=True, analyze_after=True).id
+
+
+def worker(broker: str = "redis://localhost:6379/0", data_dir: str | Path | None = None,
+           concurrency: int = 1) -> None:
+    """A Celery worker for background callbacks (requires the `celery` extra and Redis)."""
+    try:
+        from celery import Celery
+    except ImportError:
+        raise SystemExit("The worker needs the celery extra: `uv sync --extra celery`") from None
+    from dash import CeleryManager
+
+    celery_app = Celery(__name__, broker=broker, backend=broker)
+    create_app(data_dir, manager=CeleryManager(celery_app))
+    celery_app.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}"])
