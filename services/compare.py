@@ -101,11 +101,11 @@ def compare_figures(workspace: Workspace, variant_ids: list[str], view: str,
     panels = []
     for variant, chosen, figure in bound.panels():
         label = variant_label(variant, variants)
-        figure.update_layout(width=None, height=400, title={"text": f"{label} — epoch {chosen}"
-                             f"<br><sup>{variant.id}</sup>", "font": {"size": 14}},
-                             margin={"t": 70, "l": 60, "r": 20, "b": 50})
-        panels.append({"variant": variant.id, "epoch": chosen, "title": f"{label} — epoch "
-                       f"{chosen}", "figure": _json(figure)})
+        # The page titles each panel (variant and checkpoint) above the graph.
+        figure.update_layout(width=None, height=400, title=None,
+                             margin={"t": 30, "l": 60, "r": 20, "b": 50})
+        panels.append({"variant": variant.id, "epoch": chosen, "label": label,
+                       "title": f"{label} — epoch {chosen}", "figure": _json(figure)})
     return {"panels": panels, "align": align,
             "epochs": {v.id: aligned_epoch(v, epoch, progress) for v in variants}}
 

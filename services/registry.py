@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,11 +10,11 @@ import numpy as np
 
 from miscope_core.families import get_family, list_families
 from miscope_core.io import CorruptFileError, load_npz, read_json
+from miscope_core.training.checkpoints import list_checkpoint_epochs as checkpoint_epochs_in
 from miscope_core.variants import VariantPaths, check_variant_id
 from miscope_core.workspace import Workspace
 from services.jobs import JobStore
 
-CHECKPOINT_FILE = re.compile(r"^epoch_(\d+)\.safetensors$")
 VARIANT_STATES = ("untrained", "training", "trained", "analyzing", "analyzed", "stale")
 
 
@@ -31,11 +30,7 @@ def describe_family(name: str) -> dict[str, Any]:
 
 def list_checkpoint_epochs(paths: VariantPaths) -> list[int]:
     """Epochs with a saved checkpoint (reads file names only, so no torch import)."""
-    folder = Path(paths.checkpoints)
-    if not folder.is_dir():
-        return []
-    found = (CHECKPOINT_FILE.match(p.name) for p in folder.iterdir())
-    return sorted(int(m.group(1)) for m in found if m)
+    return checkpoint_epochs_in(paths.checkpoints)
 
 
 def read_metrics(paths: VariantPaths) -> dict[str, np.ndarray]:

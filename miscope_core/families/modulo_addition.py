@@ -117,7 +117,7 @@ class ModuloAddition(Family):
             "tiny",
             "Plumbing only: p=13, 50% train, 60 epochs. Trains in seconds; does not grok.",
             params={"prime": 13, "train_fraction": 0.5, "seed": 0, "data_seed": 0},
-            training={"epochs": 60},
+            training={"epochs": 60, "checkpoints": "every:10"},
         ),
     }
     default_preset = "quick"

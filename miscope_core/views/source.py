@@ -6,7 +6,6 @@ labels through `Family.display_context` (which never imports torch).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -16,18 +15,9 @@ import numpy as np
 
 from miscope_core.analysis.artifacts import ArtifactStore
 from miscope_core.io import load_npz
+from miscope_core.training.checkpoints import list_checkpoint_epochs
 from miscope_core.variants import VariantPaths
 from miscope_core.workspace import Workspace
-
-CHECKPOINT_FILE = re.compile(r"^epoch_(\d+)\.safetensors$")
-
-
-def list_checkpoint_files(directory: Path) -> list[int]:
-    """Epochs with a checkpoint file (read from file names; no torch)."""
-    if not Path(directory).is_dir():
-        return []
-    found = (CHECKPOINT_FILE.match(p.name) for p in Path(directory).iterdir())
-    return sorted(int(m.group(1)) for m in found if m)
 
 
 def nearest(values: list[int], target: int) -> int:
@@ -97,7 +87,7 @@ class VariantSource:
     @property
     def checkpoint_epochs(self) -> list[int]:
         """Epochs with a saved checkpoint."""
-        return list_checkpoint_files(self.paths.checkpoints)
+        return list_checkpoint_epochs(self.paths.checkpoints)
 
     def _cached(self, key: str, load) -> Any:
         """Cached value of `load()`; the cache empties when the variant's files change."""

@@ -3,8 +3,8 @@
 import pytest
 
 from services.compare import (
-    compare_figures,
     comparable_views,
+    compare_figures,
     parse_variant_ids,
     shared_trajectory_figure,
     variant_table,
