@@ -1,7 +1,8 @@
 """Comparing variants: the same view side by side (epoch-locked) or overlaid, in notebooks.
 
     from miscope_core import compare, load_variant
-    c = compare([load_variant("p59_seed999_dseed598_tf0.4"), load_variant("p59_seed1_dseed1_tf0.4")])
+    c = compare([load_variant("p59_seed999_dseed598_tf0.4"),
+                 load_variant("p59_seed1_dseed1_tf0.4")])
     c.view("loss_curves").show()                       # overlay: one trace per variant
     c.view("parameters.pca.pc2_pc3", epoch=2000).figure()   # grid, one panel per variant
     c.view("fourier_norms", progress=0.5).export("png")     # aligned by fraction of the run

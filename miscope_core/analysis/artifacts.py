@@ -8,8 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from miscope_core.io import CorruptFileError, load_npz, read_json, save_npz_atomic
-from miscope_core.io import write_json_atomic
+from miscope_core.io import (
+    CorruptFileError,
+    load_npz,
+    read_json,
+    save_npz_atomic,
+    write_json_atomic,
+)
 
 EPOCH_FILE = re.compile(r"^epoch_(\d+)\.npz$")
 

@@ -12,8 +12,12 @@ import numpy as np
 
 from miscope_core.analysis.inputs import EpochSeries
 from miscope_core.analysis.registry import CROSS_EPOCH, AnalyzerSpec, register_analyzer
-from miscope_core.calibration.phases import EVENT_NAMES, PHASE_NAMES, detect_phases
-from miscope_core.calibration.phases import phases_as_arrays
+from miscope_core.calibration.phases import (
+    EVENT_NAMES,
+    PHASE_NAMES,
+    detect_phases,
+    phases_as_arrays,
+)
 
 
 def compute_phase_boundaries(series: EpochSeries) -> dict[str, np.ndarray]:
@@ -36,6 +40,7 @@ register_analyzer(AnalyzerSpec(
     kind=CROSS_EPOCH,
     compute=compute_phase_boundaries,
     outputs=("boundary_names", "boundary_epochs"),
+    version=2,
     depends_on=("parameters.snapshot",),
     source="Nanda et al. 2023 §5.2 phase definitions; CALIBRATION.md §1.2 (TL demo lines "
            "1 500 / 13 300 / 16 600, paper 1 400 / 9 400 / 14 000)",

@@ -23,5 +23,5 @@ for key, what, title, layered, mlp in SPECTRA:
     register_spectrum_views(
         f"weights.frequency_spectrum.{key}", "weights.frequency_spectra", key, what,
         f"{title}: norm per frequency", axis="frequency", layered=layered, requires_mlp=mlp,
-        aliases=("fourier_norms",) if key == "W_E" else (),
+        aliases=("fourier_norms", "embedding.fourier_norms") if key == "W_E" else (),
         history_aliases=("fourier_norms_over_training",) if key == "W_E" else ())
