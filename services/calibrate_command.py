@@ -98,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         QUICK_SEEDS,
         all_passed,
         plan_runs,
+        pretrain_in_parallel,
         train_and_analyze,
     )
     from miscope_core.workspace import Workspace
@@ -108,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
     workspace = Workspace.open(args.data_dir)
     runs = plan_runs(args.preset, args.seeds, args.skip_long, args.long_epochs)
     outcomes, figures = [], {}
+    if not args.no_train and args.max_train_minutes is None:
+        pretrain_in_parallel(runs, workspace, args.device)
     for run_spec in runs:
         budget = None if args.max_train_minutes is None else args.max_train_minutes * 60
         outcome = train_and_analyze(run_spec, workspace, args.device, train=not args.no_train,

@@ -182,3 +182,43 @@ def summary_counts(outcomes: list[RunOutcome]) -> dict[str, int]:
 def all_passed(outcomes: list[RunOutcome]) -> bool:
     """Every check of every run passed (a 'not run' check is not a pass)."""
     return all(c.status != NOT_RUN and c.passed for o in outcomes for c in o.checks)
+
+
+def _train_in_worker(run: CalibrationRun, root: str, device: str | None, threads: int) -> str:
+    """Train one run in a worker process (module-level so that it pickles)."""
+    import torch
+
+    from miscope_core.training.trainer import train_variant
+    from miscope_core.workspace import Workspace
+
+    torch.set_num_threads(threads)
+    return train_variant(variant_spec(run), Workspace.open(root), device=device).status
+
+
+def pretrain_in_parallel(runs: list[CalibrationRun], workspace, device: str | None = None,
+                         workers: int | None = None, log: Callable[[str], None] = print) -> None:
+    """Train every run at once on CPU, one process per core (the runs are independent; a
+    sequential loop leaves all but one core idle). Each run still resumes exactly."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from miscope_core.models.bridge import resolve_device
+
+    pending = []
+    for run in runs:
+        spec = variant_spec(run)
+        paths = workspace.variant_paths(spec.family, spec.variant_id)
+        if not (paths.variant_json.exists() and complete(paths, spec.training.epochs)):
+            pending.append(run)
+    workers = min(len(pending), workers or os.cpu_count() or 1)
+    if workers < 2 or resolve_device(device) != "cpu":
+        return
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    log(f"training {len(pending)} runs in {workers} processes ({threads} thread(s) each)")
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = [pool.submit(_train_in_worker, r, str(workspace.root), device, threads)
+                   for r in pending]
+        for run, future in zip(pending, futures, strict=True):
+            log(f"[{run.role}] {variant_spec(run).variant_id}: {future.result()}")
