@@ -211,6 +211,8 @@ def pretrain_in_parallel(runs: list[CalibrationRun], workspace, device: str | No
         paths = workspace.variant_paths(spec.family, spec.variant_id)
         if not (paths.variant_json.exists() and complete(paths, spec.training.epochs)):
             pending.append(run)
+    # Longest first: the long-plateau run then overlaps every short one (LPT scheduling).
+    pending.sort(key=lambda r: variant_spec(r).training.epochs, reverse=True)
     workers = min(len(pending), workers or os.cpu_count() or 1)
     if workers < 2 or resolve_device(device) != "cpu":
         return
