@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
+from tests.browser.test_pages import wait_for
 from tests.conftest import train_and_analyze
 
 ANALYZERS = ["parameters.snapshot", "parameters.trajectory", "embedding.basis_norms"]
@@ -29,16 +28,6 @@ def panel_titles(dash_duo) -> list[str]:
         "return [...document.querySelectorAll('.compare-panel-title')].map(e => e.textContent);")
 
 
-def wait_until(condition, timeout=30.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("timed out")
-
-
 def test_slider_moves_every_panel_and_overlay_has_a_trace_per_variant(dash_duo, three_variants):
     from services.server import create_app
 
@@ -46,12 +35,12 @@ def test_slider_moves_every_panel_and_overlay_has_a_trace_per_variant(dash_duo, 
     dash_duo.start_server(create_app(root))
     dash_duo.wait_for_page(f"{dash_duo.server_url}/compare?variants={','.join(ids)}"
                            f"&view=embedding.basis_norms&align=epoch&at=10")
-    titles = wait_until(lambda: len(panel_titles(dash_duo)) == 3 and panel_titles(dash_duo))
+    titles = wait_for(lambda: len(panel_titles(dash_duo)) == 3 and panel_titles(dash_duo))
     assert all(t.endswith("epoch 10") for t in titles), titles
     handle = dash_duo.driver.find_element(By.CSS_SELECTOR, "#compare-position [role=slider]")
     handle.click()
     handle.send_keys(Keys.END)
-    moved = wait_until(lambda: (t := panel_titles(dash_duo)) and t != titles and
+    moved = wait_for(lambda: (t := panel_titles(dash_duo)) and t != titles and
                        len(t) == 3 and all(t) and t)
     assert sorted(t.rsplit(" ", 1)[-1] for t in moved) == ["20", "20", "30"], moved
     assert "at=30" in dash_duo.driver.current_url
