@@ -2,8 +2,9 @@
 
 Both train the quick preset's model (p=59, 40% data, full batch AdamW) in this process,
 alternating. MIScope runs with its defaults: the family's checkpoint schedule for the full
-3,000-epoch run, train and test metrics every epoch, periodic resume saves. The plain loop runs
-the full forward pass (every position), the same optimizer, and saves nothing.
+3,000-epoch run, train and test metrics every epoch, periodic resume saves. The plain loop is
+what a researcher would write first: the TransformerLens model's own forward pass (every
+position), the loss at the last position, the same optimizer, no metrics, nothing saved.
 
     uv run python benchmarks/bench_training.py [--epochs 500] [--rounds 3]
 
@@ -21,15 +22,15 @@ import torch
 
 
 def plain_epochs_per_second(spec, epochs: int) -> float:
-    """A plain loop: full forward, loss at the last position, AdamW, no checkpoints."""
+    """A plain loop: the bridge's forward, loss at the last position, AdamW, no checkpoints."""
     from miscope_core.families import get_family
     from miscope_core.models.bridge import build_bridge
-    from miscope_core.models.functional import forward_logits
 
     family = get_family(spec.family)
     cfg = family.model_config(spec.params)
     task = family.make_task(spec.params, "cpu")
-    weights = dict(build_bridge(cfg, spec.params["seed"]).state_dict(keep_vars=True))
+    model = build_bridge(cfg, spec.params["seed"])
+    weights = dict(model.state_dict(keep_vars=True))
     trainable = [p for name, p in weights.items() if not name.endswith(".bias")]
     for name, param in weights.items():
         param.requires_grad_(not name.endswith(".bias"))
@@ -37,7 +38,7 @@ def plain_epochs_per_second(spec, epochs: int) -> float:
     batch = task.train
     start = time.perf_counter()
     for _ in range(epochs):
-        logits = forward_logits(weights, cfg, batch.tokens, last_only=False)[:, -1]
+        logits = model(batch.tokens)[:, -1]
         loss = torch.nn.functional.cross_entropy(logits.double(), batch.targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

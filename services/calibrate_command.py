@@ -13,7 +13,20 @@ import sys
 import time
 from pathlib import Path
 
+from miscope_core.calibration.runner import LONG_EPOCHS
+
 REPO = Path(__file__).resolve().parents[1]
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer of epochs")
+    return value
 
 
 def parse_seed_pair(text: str) -> tuple[int, int, int | None]:
@@ -49,8 +62,9 @@ def add_parser(subparsers, data_dir_parent: argparse.ArgumentParser | None = Non
                         help="quick (p=59, 40%%, CPU) or canonical (p=113, 30%%, 25k epochs)")
     parser.add_argument("--skip-long", action="store_true",
                         help="skip the long-plateau variant (p=59, 30%%, trajectory signature)")
-    parser.add_argument("--long-epochs", type=int, default=18000,
-                        help="epochs of the long-plateau variant (default 18000)")
+    parser.add_argument("--long-epochs", type=positive_int, default=LONG_EPOCHS,
+                        help=f"epochs of the long-plateau variant (default {LONG_EPOCHS}: it "
+                             f"groks at ~10 600 and its weight norm settles by ~12 000)")
     parser.add_argument("--no-train", action="store_true",
                         help="only reuse trained variants; untrained ones are reported 'not run'")
     parser.add_argument("--max-train-minutes", type=float, default=None,
@@ -77,6 +91,8 @@ def command_line(args: argparse.Namespace) -> str:
                            for seed in args.seeds]]
     if args.skip_long:
         words.append("--skip-long")
+    elif args.long_epochs != LONG_EPOCHS:
+        words += ["--long-epochs", str(args.long_epochs)]
     if args.device:
         words += ["--device", args.device]
     return shlex.join(words)
@@ -98,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         QUICK_SEEDS,
         all_passed,
         plan_runs,
-        pretrain_in_parallel,
+        prepare_in_parallel,
         train_and_analyze,
     )
     from miscope_core.workspace import Workspace
@@ -108,13 +124,15 @@ def run(args: argparse.Namespace) -> int:
         args.seeds = list(QUICK_SEEDS) if args.preset == "quick" else [(999, 598, None)]
     workspace = Workspace.open(args.data_dir)
     runs = plan_runs(args.preset, args.seeds, args.skip_long, args.long_epochs)
-    outcomes, figures = [], {}
+    outcomes, figures, prepared = [], {}, {}
     if not args.no_train and args.max_train_minutes is None:
-        pretrain_in_parallel(runs, workspace, args.device)
+        prepared = prepare_in_parallel(runs, workspace, args.device)
     for run_spec in runs:
         budget = None if args.max_train_minutes is None else args.max_train_minutes * 60
         outcome = train_and_analyze(run_spec, workspace, args.device, train=not args.no_train,
                                     max_train_seconds=budget)
+        if outcome.variant_id in prepared:  # the work was done in a worker process
+            outcome.train_seconds, outcome.analyze_seconds = prepared[outcome.variant_id]
         print_outcome(outcome)
         outcomes.append(outcome)
     if str(args.doc) != "-":

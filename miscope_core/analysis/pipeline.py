@@ -79,6 +79,9 @@ def run_analysis(
     should_stop: Callable[[], bool] | None = None,
 ) -> AnalysisReport:
     """Analyze every checkpoint of a variant with the selected analyzers (default battery)."""
+    from miscope_core.allocator import retain_freed_memory
+
+    retain_freed_memory()
     return _Pipeline(paths, analyzers, params or {}, device).run(
         on_progress or (lambda _: None), should_stop or (lambda: False))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -124,6 +125,15 @@ def definitions() -> list[str]:
             ""]
 
 
+def work_done(outcomes: list[RunOutcome]) -> str:
+    """'trained 4 of 4 runs (12.1 min of training, 1.9 min of analysis, summed over runs)'."""
+    trained = sum(1 for o in outcomes if o.train_seconds > 0)
+    train_s = sum(o.train_seconds for o in outcomes)
+    analyze_s = sum(o.analyze_seconds for o in outcomes)
+    return (f"trained {trained} of {len(outcomes)} runs ({train_s / 60:.1f} min of training, "
+            f"{analyze_s / 60:.1f} min of analysis, summed over runs)")
+
+
 def write_report(outcomes: list[RunOutcome], path: Path, figures: dict[str, list],
                  command: str, seconds: float, notes: list[str]) -> Path:
     """Write docs/calibration.md."""
@@ -141,7 +151,8 @@ def write_report(outcomes: list[RunOutcome], path: Path, figures: dict[str, list
         "ones; in a fresh workspace it trains everything):", "", "```", command,
         "uv run pytest tests/calibration -q   # known-answer tests + reduced calibration (slow)",
         "```", "",
-        f"Wall time of this run: {seconds / 60:.1f} min. Checks: " +
+        f"Wall time of this run: {seconds / 60:.1f} min on {os.cpu_count()} CPU core(s), "
+        f"{work_done(outcomes)}. Checks: " +
         ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + ".", "",
     ]
     lines += [f"- {note}" for note in notes] + ([""] if notes else [])

@@ -18,7 +18,7 @@ from miscope_core.variants import VariantPaths
 # G1/G2 (grokked ~2 850, checked at 5 000); 999/598 groks at ~2 360 within the preset.
 QUICK_SEEDS = ((999, 598, None), (1, 1, 8000), (2, 2, 8000))
 LONG_PLATEAU = {"prime": 59, "train_fraction": 0.3, "seed": 999, "data_seed": 598}
-LONG_EPOCHS = 18000
+LONG_EPOCHS = 14000
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class RunOutcome:
     run: CalibrationRun
     variant_id: str = ""
     checks: list[Check] = field(default_factory=list)
-    train_seconds: float = 0.0
+    train_seconds: float = 0.0  # 0 when the trained variant was reused
     analyze_seconds: float = 0.0
     paths: VariantPaths | None = None
     note: str = ""
@@ -85,7 +85,6 @@ def train_and_analyze(run: CalibrationRun, workspace, device: str | None = None,
     With max_train_seconds, training stops (resumably) after that long and the run's checks
     are reported 'not run' with the epoch reached.
     """
-    from miscope_core.analysis.pipeline import run_analysis
     from miscope_core.training.trainer import train_variant
 
     spec = variant_spec(run)
@@ -101,19 +100,27 @@ def train_and_analyze(run: CalibrationRun, workspace, device: str | None = None,
             return skipped(outcome, f"training stopped at epoch {result.epochs_completed} of "
                                     f"{spec.training.epochs} ({result.status}: time budget); "
                                     f"rerun the command to resume it")
-    elif not paths.variant_json.exists() or not complete(paths, spec.training.epochs):
+        if result.status == "complete":  # "already_complete" (reused) counts 0 s
+            outcome.train_seconds = time.monotonic() - started
+    elif not trained(run, workspace):
         return skipped(outcome, f"not trained to {spec.training.epochs} epochs (reached "
                                 f"{epochs_reached(paths)}); run without --no-train to train "
                                 f"or resume it")
-    outcome.train_seconds = time.monotonic() - started
     log(f"[{run.role}] analyzing {spec.variant_id}")
     started = time.monotonic()
-    params = {"parameters.trajectory_dynamics": {"window": run.window}} if run.window else None
-    run_analysis(paths, analyzers=list(CALIBRATION_ANALYZERS), params=params, device=device)
+    analyze_run(run, paths, device)
     outcome.analyze_seconds = time.monotonic() - started
     outcome.paths = paths
     outcome.checks = evaluate(run, RunEvidence.open(paths))
     return outcome
+
+
+def analyze_run(run: CalibrationRun, paths: VariantPaths, device: str | None = None):
+    """Run (incrementally) the calibration analyzers with the run's parameters: the report."""
+    from miscope_core.analysis.pipeline import run_analysis
+
+    params = {"parameters.trajectory_dynamics": {"window": run.window}} if run.window else None
+    return run_analysis(paths, analyzers=list(CALIBRATION_ANALYZERS), params=params, device=device)
 
 
 def epochs_reached(paths: VariantPaths) -> int:
@@ -184,43 +191,95 @@ def all_passed(outcomes: list[RunOutcome]) -> bool:
     return all(c.status != NOT_RUN and c.passed for o in outcomes for c in o.checks)
 
 
-def _train_in_worker(run: CalibrationRun, root: str, device: str | None, threads: int) -> str:
-    """Train one run in a worker process (module-level so that it pickles)."""
+def _train_in_worker(run: CalibrationRun, root: str, device: str | None, threads: int,
+                     parent: int) -> tuple[str, float]:
+    """Train one run in a worker process (module-level so that it pickles): (status, seconds).
+
+    The worker stops at the next epoch, resumably, once its parent has gone (a SIGTERM or
+    SIGKILL of `miscope calibrate` would otherwise leave it training alone).
+    """
+    import os
+
     import torch
 
     from miscope_core.training.trainer import train_variant
     from miscope_core.workspace import Workspace
 
     torch.set_num_threads(threads)
-    return train_variant(variant_spec(run), Workspace.open(root), device=device).status
+    started = time.monotonic()
+    result = train_variant(variant_spec(run), Workspace.open(root), device=device,
+                           should_stop=lambda: os.getppid() != parent)
+    return result.status, time.monotonic() - started
 
 
-def pretrain_in_parallel(runs: list[CalibrationRun], workspace, device: str | None = None,
-                         workers: int | None = None, log: Callable[[str], None] = print) -> None:
-    """Train every run at once on CPU, one process per core (the runs are independent; a
-    sequential loop leaves all but one core idle). Each run still resumes exactly."""
+def _analyze_in_worker(run: CalibrationRun, root: str, device: str | None,
+                       threads: int) -> float:
+    """Analyze one run in a worker process: seconds taken."""
+    import torch
+
+    from miscope_core.workspace import Workspace
+
+    torch.set_num_threads(threads)
+    started = time.monotonic()
+    spec = variant_spec(run)
+    analyze_run(run, Workspace.open(root).variant_paths(spec.family, spec.variant_id), device)
+    return time.monotonic() - started
+
+
+def prepare_in_parallel(runs: list[CalibrationRun], workspace, device: str | None = None,
+                        workers: int | None = None, log: Callable[[str], None] = print
+                        ) -> dict[str, tuple[float, float]]:
+    """Train and analyze every run on CPU, one process per core: {variant id: (train s,
+    analysis s)}, empty when there is one core or a GPU (then train_and_analyze does it all).
+
+    The runs are independent, so a sequential loop would leave all but one core idle. Training
+    starts longest first, so that the long-plateau run overlaps every short one (LPT
+    scheduling), and each run's analysis is queued the moment its training ends, so it overlaps
+    the trainings still going. Each run still resumes exactly, and the analysis is incremental.
+    """
     import multiprocessing
     import os
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     from miscope_core.models.bridge import resolve_device
 
-    pending = []
-    for run in runs:
-        spec = variant_spec(run)
-        paths = workspace.variant_paths(spec.family, spec.variant_id)
-        if not (paths.variant_json.exists() and complete(paths, spec.training.epochs)):
-            pending.append(run)
-    # Longest first: the long-plateau run then overlaps every short one (LPT scheduling).
-    pending.sort(key=lambda r: variant_spec(r).training.epochs, reverse=True)
-    workers = min(len(pending), workers or os.cpu_count() or 1)
+    workers = min(len(runs), workers or os.cpu_count() or 1)
     if workers < 2 or resolve_device(device) != "cpu":
-        return
+        return {}
     threads = max(1, (os.cpu_count() or 1) // workers)
-    log(f"training {len(pending)} runs in {workers} processes ({threads} thread(s) each)")
+    root, parent = str(workspace.root), os.getpid()
+    to_train = sorted((r for r in runs if not trained(r, workspace)),
+                      key=lambda r: variant_spec(r).training.epochs, reverse=True)
+    log(f"training {len(to_train)} and analyzing {len(runs)} runs in {workers} processes "
+        f"({threads} thread(s) each)")
+    seconds = {variant_spec(r).variant_id: (0.0, 0.0) for r in runs}
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = [pool.submit(_train_in_worker, r, str(workspace.root), device, threads)
-                   for r in pending]
-        for run, future in zip(pending, futures, strict=True):
-            log(f"[{run.role}] {variant_spec(run).variant_id}: {future.result()}")
+        pending = {pool.submit(_train_in_worker, r, root, device, threads, parent): (r, "train")
+                   for r in to_train}
+        pending |= {pool.submit(_analyze_in_worker, r, root, device, threads): (r, "analyze")
+                    for r in runs if r not in to_train}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                run, stage = pending.pop(future)
+                variant_id = variant_spec(run).variant_id
+                train_s, analyze_s = seconds[variant_id]
+                if stage == "train":
+                    status, train_s = future.result()
+                    log(f"[{run.role}] {variant_id}: training {status} in {train_s:.0f} s")
+                    if status in ("complete", "already_complete"):
+                        pending[pool.submit(_analyze_in_worker, run, root, device,
+                                            threads)] = (run, "analyze")
+                else:
+                    analyze_s = future.result()
+                    log(f"[{run.role}] {variant_id}: analyzed in {analyze_s:.0f} s")
+                seconds[variant_id] = (train_s, analyze_s)
+    return seconds
+
+
+def trained(run: CalibrationRun, workspace) -> bool:
+    """True when the run's variant has trained to its epochs."""
+    spec = variant_spec(run)
+    paths = workspace.variant_paths(spec.family, spec.variant_id)
+    return paths.variant_json.exists() and complete(paths, spec.training.epochs)

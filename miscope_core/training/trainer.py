@@ -55,8 +55,10 @@ def train_variant(
     resume_every_s: float = 15.0,
 ) -> TrainingResult:
     """Train (or resume, or extend) a variant up to spec.training.epochs."""
+    from miscope_core.allocator import retain_freed_memory
     from miscope_core.models.bridge import resolve_device
 
+    retain_freed_memory()
     family = get_family(spec.family)
     device = resolve_device(device)
     paths = workspace.variant_paths(spec.family, spec.variant_id)

@@ -125,20 +125,6 @@ def tiny_bridge_weights(p: int = 13):
 
 
 @pytest.mark.slow
-def test_embedding_forward_matches_the_functional_forward():
-    import torch
-
-    from miscope_core.analysis.analyzers.clock_pizza import logits_from_embeddings
-    from miscope_core.models.functional import forward_logits
-
-    cfg, _, weights = tiny_bridge_weights()
-    tokens = torch.tensor([[1, 2, 13], [5, 7, 13]])
-    expected = forward_logits(weights, cfg, tokens, last_only=True)
-    got = logits_from_embeddings(weights, cfg, weights["embed.weight"][tokens])
-    assert torch.allclose(got, expected, atol=1e-5)
-
-
-@pytest.mark.slow
 def test_gradient_symmetricity_is_one_with_uniform_attention_and_no_positions():
     """Q = K = 0 and W_pos = 0: the readout sees e_a + e_b symmetrically, so the gradients agree."""
     from miscope_core.analysis.analyzers.clock_pizza import gradient_symmetricity_of

@@ -46,3 +46,18 @@ def test_phase_boundaries_are_ordered(quick_outcome):
     phases = RunEvidence.open(quick_outcome.paths).phases
     assert phases["memorization_end"] < phases["cleanup_start"] <= phases["generalization"]
     assert phases["cleanup_start"] < phases["cleanup_end"]
+
+
+@pytest.mark.slow
+def test_report_lists_every_check_with_the_time_and_work(quick_outcome, tmp_path):
+    from miscope_core.calibration.report import write_report
+
+    path = write_report([quick_outcome], tmp_path / "calibration.md", {},
+                        "uv run miscope calibrate --skip-long", 90.0, ["a context line"])
+    text = path.read_text()
+    trained = 0 if os.environ.get("MISCOPE_CALIBRATION_WORKSPACE") else 1
+    assert "Wall time of this run: 1.5 min" in text
+    assert f"trained {trained} of 1 runs" in text
+    assert "uv run miscope calibrate --skip-long" in text and "- a context line" in text
+    for name in CORE:
+        assert f"| `{name}` | ✅" in text, name

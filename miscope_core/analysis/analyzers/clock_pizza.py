@@ -25,16 +25,6 @@ from miscope_core.analysis.inputs import EpochInputs
 from miscope_core.analysis.registry import PER_EPOCH, AnalyzerSpec, register_analyzer
 
 
-def logits_from_embeddings(weights, cfg, embedded):
-    """Readout logits [batch, d_vocab_out] from token embeddings [batch, pos, d_model]."""
-    from miscope_core.models.functional import _block
-
-    resid = embedded + weights["pos_embed.weight"][: embedded.shape[1]]
-    for layer in range(cfg.n_layers):
-        resid = _block(weights, cfg, layer, resid, final_only=layer == cfg.n_layers - 1)
-    return resid @ weights["unembed.weight"].T + weights["unembed.bias"]
-
-
 def random_triples(p: int, n_triples: int, seed: int) -> np.ndarray:
     """n distinct (a, b, c) triples in 0..p-1, seeded, shape [n, 3]."""
     n = min(n_triples, p**3)
@@ -52,9 +42,11 @@ def embedding_gradients(weights, cfg, tokens, classes):
     """Gradients of logit[class] w.r.t. the embeddings at positions 0 and 1: two [n, d] arrays."""
     import torch
 
+    from miscope_core.models.functional import forward_from_embeddings
+
     with torch.enable_grad():
         embedded = weights["embed.weight"][tokens].detach().clone().requires_grad_(True)
-        logits = logits_from_embeddings(weights, cfg, embedded)
+        logits = forward_from_embeddings(weights, cfg, embedded, last_only=True)
         picked = logits.gather(1, classes[:, None]).sum()
         (grad,) = torch.autograd.grad(picked, embedded)
     grad = grad.detach().double().cpu().numpy()
