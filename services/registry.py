@@ -15,7 +15,10 @@ from miscope_core.variants import VariantPaths, check_variant_id
 from miscope_core.workspace import Workspace
 from services.jobs import JobStore
 
-VARIANT_STATES = ("untrained", "training", "trained", "analyzing", "analyzed", "stale")
+# "partial": some default analyzers never ran; "stale": an analyzer's version or parameters
+# changed, or checkpoints arrived after it ran (a stale one outranks a missing one).
+VARIANT_STATES = ("untrained", "training", "trained", "analyzing", "analyzed", "partial",
+                  "stale")
 
 
 def describe_families() -> list[dict[str, Any]]:
@@ -70,7 +73,8 @@ def locate_variant(workspace: Workspace, variant_id: str) -> tuple[str, VariantP
 
 def variant_state(workspace: Workspace, family: str, variant_id: str,
                   store: JobStore | None = None) -> VariantState:
-    """The state of one variant: untrained, training, trained, analyzing, analyzed or stale."""
+    """The state of one variant: untrained, training, trained, analyzing, analyzed, partial
+    (default analyzers never run) or stale (artifacts out of date)."""
     paths = workspace.variant_paths(family, variant_id)
     record = read_json(paths.variant_json) if paths.variant_json.exists() else {}
     checkpoints = list_checkpoint_epochs(paths)
@@ -78,13 +82,13 @@ def variant_state(workspace: Workspace, family: str, variant_id: str,
     job = store.active_for(variant_id)
     epochs = int(record.get("training", {}).get("epochs", 0))
     done = int(record.get("epochs_completed", 0))
-    missing = missing_analyzers(paths, record, checkpoints) if checkpoints else []
-    state, detail = _classify(record, checkpoints, missing, job, paths)
+    pending = pending_analyzers(paths, record, checkpoints) if checkpoints else {}
+    state, detail = _classify(record, checkpoints, pending, job, paths)
     return VariantState(family, variant_id, state, detail, dict(record.get("params", {})),
-                        epochs, done, checkpoints, missing, job.id if job else None)
+                        epochs, done, checkpoints, list(pending), job.id if job else None)
 
 
-def _classify(record, checkpoints, missing, job, paths) -> tuple[str, str]:
+def _classify(record, checkpoints, pending: dict[str, str], job, paths) -> tuple[str, str]:
     if job is not None:
         training = job.kind == "train" or (job.kind == "train_analyze"
                                            and not job.message.startswith("analysis"))
@@ -97,11 +101,22 @@ def _classify(record, checkpoints, missing, job, paths) -> tuple[str, str]:
         f"{record.get('training', {}).get('epochs')} (resumable)")
     if not (Path(paths.artifacts) / "manifest.json").exists():
         return "trained", f"{len(checkpoints)} checkpoints, not analyzed{partial}"
+    stale = [name for name, status in pending.items() if status == "stale"]
+    missing = [name for name, status in pending.items() if status == "missing"]
+    if stale:
+        return "stale", f"out of date: {_names(stale)}{_also_missing(missing)}{partial}"
     if missing:
-        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-        names = ", ".join(missing[:3]) + more
-        return "stale", f"needs analysis: {names}{partial}"
+        return "partial", f"never run: {_names(missing)}{partial}"
     return "analyzed", f"{len(checkpoints)} checkpoints analyzed{partial}"
+
+
+def _names(names: list[str]) -> str:
+    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+    return ", ".join(names[:3]) + more
+
+
+def _also_missing(missing: list[str]) -> str:
+    return f"; never run: {_names(missing)}" if missing else ""
 
 
 def analysis_status(paths: VariantPaths, record: dict | None = None,
@@ -136,12 +151,14 @@ def analysis_status(paths: VariantPaths, record: dict | None = None,
     return rows
 
 
-def missing_analyzers(paths: VariantPaths, record: dict, checkpoints: list[int]) -> list[str]:
-    """Default-battery analyzers that are missing or stale for this variant."""
+def pending_analyzers(paths: VariantPaths, record: dict,
+                      checkpoints: list[int]) -> dict[str, str]:
+    """Default-battery analyzers that are missing or stale for this variant, with which."""
     if not record:
-        return []
+        return {}
     rows = analysis_status(paths, record, checkpoints)
-    return [r["analyzer"] for r in rows if r["default"] and r["status"] in ("missing", "stale")]
+    return {r["analyzer"]: r["status"] for r in rows
+            if r["default"] and r["status"] in ("missing", "stale")}
 
 
 def _read_manifest(paths: VariantPaths) -> dict[str, Any]:

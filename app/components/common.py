@@ -8,7 +8,8 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 STATE_COLORS = {"untrained": "secondary", "training": "primary", "trained": "info",
-                "analyzing": "primary", "analyzed": "success", "stale": "warning"}
+                "analyzing": "primary", "analyzed": "success", "partial": "light",
+                "stale": "warning"}
 JOB_COLORS = {"queued": "secondary", "running": "primary", "cancelling": "warning",
               "cancelled": "dark", "done": "success", "failed": "danger",
               "interrupted": "warning"}
@@ -23,7 +24,9 @@ def page_header(title: str, subtitle: str = "") -> html.Div:
 
 def state_badge(state: str) -> dbc.Badge:
     """A coloured badge for a variant state."""
-    return dbc.Badge(state, color=STATE_COLORS.get(state, "secondary"), className="me-1")
+    color = STATE_COLORS.get(state, "secondary")
+    return dbc.Badge(state, color=color, text_color="dark" if color == "light" else None,
+                     className="me-1 border" if color == "light" else "me-1")
 
 
 def job_badge(status: str) -> dbc.Badge:

@@ -25,7 +25,7 @@ def layout(variant: str | None = None, **_query):
     variants = [v for v in list_variant_states(workspace) if v.checkpoints]
     analyzers = list_analyzers()
     chosen = [variant] if variant in {v.variant_id for v in variants} else \
-        [v.variant_id for v in variants if v.state in ("trained", "stale")][:1]
+        [v.variant_id for v in variants if v.state in ("trained", "partial", "stale")][:1]
     return html.Div([
         page_header("Analyze", "Run analyzers over every checkpoint. Work is incremental: only "
                     "missing or stale artifacts are computed."),

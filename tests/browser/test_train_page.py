@@ -38,6 +38,16 @@ def launch_tiny(dash_duo, epochs: int, schedule: str) -> None:
     dash_duo.wait_for_element("#train-job-id", timeout=20)
 
 
+def current_text(dash_duo, selector: str, tries: int = 20) -> str:
+    """An element's text, re-finding it when the every-second re-render replaced it."""
+    for _ in range(tries - 1):
+        try:
+            return dash_duo.find_element(selector).text
+        except StaleElementReferenceException:
+            time.sleep(0.1)
+    return dash_duo.find_element(selector).text
+
+
 def wait_status(dash_duo, status: str, timeout: float) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -49,7 +59,7 @@ def wait_status(dash_duo, status: str, timeout: float) -> None:
             pass
         time.sleep(0.5)
     raise AssertionError(f"job did not reach {status}; page shows: "
-                         f"{dash_duo.find_element('#train-progress').text[:400]}")
+                         f"{current_text(dash_duo, '#train-progress')[:400]}")
 
 
 @pytest.mark.slow
@@ -59,7 +69,7 @@ def test_tiny_training_from_the_page_reaches_done(dash_duo, tmp_path):
     dash_duo.start_server(create_app(tmp_path))
     launch_tiny(dash_duo, 20, "every:10")
     wait_status(dash_duo, "done", timeout=150)
-    job = JobStore(tmp_path / "jobs.sqlite").get(dash_duo.find_element("#train-job-id").text)
+    job = JobStore(tmp_path / "jobs.sqlite").get(current_text(dash_duo, "#train-job-id"))
     assert job.status == "done" and job.progress == 1.0
     paths = (tmp_path / "results" / "modulo_addition" / job.variant_id)
     from miscope_core.variants import VariantPaths
@@ -78,5 +88,5 @@ def test_cancel_from_the_page_stops_the_run(dash_duo, tmp_path):
     time.sleep(2)
     click(dash_duo, "#train-cancel")
     wait_status(dash_duo, "cancelled", timeout=60)
-    job = JobStore(tmp_path / "jobs.sqlite").get(dash_duo.find_element("#train-job-id").text)
+    job = JobStore(tmp_path / "jobs.sqlite").get(current_text(dash_duo, "#train-job-id"))
     assert job.status == "cancelled" and "resumable" in job.message
