@@ -175,7 +175,9 @@ class ComparisonView:
         title = get_view(self.name).title
         grid.update_layout(title=f"{title} — {len(panels)} variants", template="plotly_white",
                            width=420 * cols + 80, height=380 * rows + 120)
-        return grid
+        from miscope_core.views.style import format_axis_numbers
+
+        return format_axis_numbers(grid)
 
     def _overlay(self):
         import plotly.graph_objects as go
@@ -201,7 +203,9 @@ class ComparisonView:
             xaxis={"title": first.xaxis.title.text, "type": first.xaxis.type},
             yaxis={"title": first.yaxis.title.text, "type": first.yaxis.type},
         )
-        return figure
+        from miscope_core.views.style import format_axis_numbers
+
+        return format_axis_numbers(figure)
 
     def show(self) -> None:
         """Display inline."""
@@ -260,7 +264,9 @@ def render_shared_trajectory(basis, variants: Sequence, pc_x: int, pc_y: int):
         xaxis={"title": f"PC{pc_x} ({ratio[pc_x - 1]:.1%} of variance)"},
         yaxis={"title": f"PC{pc_y} ({ratio[pc_y - 1]:.1%} of variance)"},
     )
-    return figure
+    from miscope_core.views.style import format_axis_numbers
+
+    return format_axis_numbers(figure)
 
 
 def compare(variants: Sequence) -> Comparison:

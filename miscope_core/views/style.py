@@ -39,13 +39,19 @@ def finish_figure(figure: go.Figure, spec: Any, data: dict[str, Any], when: str,
         margin={"t": 100, "l": 70, "r": 30, "b": 60},
         meta={"view": spec.name, "epoch": data.get("epoch"), "variant": variant_id},
     )
-    # 10⁻⁶ on log axes; plain 2000 … 14000 on linear ones (not "0.2×10⁴" or SI's "100μ")
-    for update_axes in (figure.for_each_xaxis, figure.for_each_yaxis):
-        update_axes(lambda axis: axis.update(
-            exponentformat=axis.exponentformat or ("power" if axis.type == "log" else "none")))
+    format_axis_numbers(figure)
     if figure.layout.legend.orientation is None:
         figure.update_layout(legend={"orientation": "h", "x": 1, "xanchor": "right",
                                      "y": 1.01, "yanchor": "bottom"})
+    return figure
+
+
+def format_axis_numbers(figure: go.Figure) -> go.Figure:
+    """10⁻⁶ on log axes, plain 2000 … 14,000 on linear ones (not "0.2×10⁴" or SI's "100μ");
+    an axis that sets its own exponentformat keeps it."""
+    for update_axes in (figure.for_each_xaxis, figure.for_each_yaxis):
+        update_axes(lambda axis: axis.update(
+            exponentformat=axis.exponentformat or ("power" if axis.type == "log" else "none")))
     return figure
 
 
