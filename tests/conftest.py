@@ -59,3 +59,20 @@ def isolated_data_dir(tmp_path, monkeypatch):
 def pytest_configure(config):
     """Keep BLAS single-threaded so that timings and results are stable on 2 cores."""
     os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+
+def pytest_unconfigure(config):
+    """Kill background-callback processes that are still alive when the session ends.
+
+    Dash's DiskcacheManager forks them from the threaded test server. A child forked while
+    another thread held SQLite's lock waits on it forever (seen once in about ten full runs,
+    in diskcache's `Cache._con`), and multiprocess's exit handler would then join it forever:
+    the run would pass and never exit.
+    """
+    try:
+        import multiprocess
+    except ImportError:
+        return
+    for child in multiprocess.active_children():
+        child.kill()
+        child.join(timeout=5)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -115,12 +117,14 @@ def train_and_analyze(run: CalibrationRun, workspace, device: str | None = None,
     return outcome
 
 
-def analyze_run(run: CalibrationRun, paths: VariantPaths, device: str | None = None):
+def analyze_run(run: CalibrationRun, paths: VariantPaths, device: str | None = None,
+                should_stop: Callable[[], bool] | None = None):
     """Run (incrementally) the calibration analyzers with the run's parameters: the report."""
     from miscope_core.analysis.pipeline import run_analysis
 
     params = {"parameters.trajectory_dynamics": {"window": run.window}} if run.window else None
-    return run_analysis(paths, analyzers=list(CALIBRATION_ANALYZERS), params=params, device=device)
+    return run_analysis(paths, analyzers=list(CALIBRATION_ANALYZERS), params=params,
+                        device=device, should_stop=should_stop)
 
 
 def epochs_reached(paths: VariantPaths) -> int:
@@ -191,39 +195,51 @@ def all_passed(outcomes: list[RunOutcome]) -> bool:
     return all(c.status != NOT_RUN and c.passed for o in outcomes for c in o.checks)
 
 
-def _train_in_worker(run: CalibrationRun, root: str, device: str | None, threads: int,
-                     parent: int) -> tuple[str, float]:
-    """Train one run in a worker process (module-level so that it pickles): (status, seconds).
+# Set in a worker process once the calibrating (parent) process is gone; held while a task runs.
+_PARENT_GONE = threading.Event()
+_BUSY = threading.Lock()
 
-    The worker stops at the next epoch, resumably, once its parent has gone (a SIGTERM or
-    SIGKILL of `miscope calibrate` would otherwise leave it training alone).
-    """
-    import os
 
+def _watch_parent(parent: int, threads: int) -> None:
+    """Pool initializer: once the parent dies (SIGTERM, SIGKILL), the running task stops at its
+    next epoch or checkpoint with its state saved, and then the worker exits; an idle worker
+    would otherwise wait for work forever."""
     import torch
 
+    torch.set_num_threads(threads)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        _PARENT_GONE.set()
+        with _BUSY:
+            os._exit(0)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+def _train_in_worker(run: CalibrationRun, root: str, device: str | None) -> tuple[str, float]:
+    """Train one run in a worker process (module-level so that it pickles): (status, seconds)."""
     from miscope_core.training.trainer import train_variant
     from miscope_core.workspace import Workspace
 
-    torch.set_num_threads(threads)
-    started = time.monotonic()
-    result = train_variant(variant_spec(run), Workspace.open(root), device=device,
-                           should_stop=lambda: os.getppid() != parent)
-    return result.status, time.monotonic() - started
+    with _BUSY:
+        started = time.monotonic()
+        result = train_variant(variant_spec(run), Workspace.open(root), device=device,
+                               should_stop=_PARENT_GONE.is_set)
+        return result.status, time.monotonic() - started
 
 
-def _analyze_in_worker(run: CalibrationRun, root: str, device: str | None,
-                       threads: int) -> float:
+def _analyze_in_worker(run: CalibrationRun, root: str, device: str | None) -> float:
     """Analyze one run in a worker process: seconds taken."""
-    import torch
-
     from miscope_core.workspace import Workspace
 
-    torch.set_num_threads(threads)
-    started = time.monotonic()
-    spec = variant_spec(run)
-    analyze_run(run, Workspace.open(root).variant_paths(spec.family, spec.variant_id), device)
-    return time.monotonic() - started
+    with _BUSY:
+        started = time.monotonic()
+        spec = variant_spec(run)
+        analyze_run(run, Workspace.open(root).variant_paths(spec.family, spec.variant_id),
+                    device, should_stop=_PARENT_GONE.is_set)
+        return time.monotonic() - started
 
 
 def prepare_in_parallel(runs: list[CalibrationRun], workspace, device: str | None = None,
@@ -238,7 +254,6 @@ def prepare_in_parallel(runs: list[CalibrationRun], workspace, device: str | Non
     the trainings still going. Each run still resumes exactly, and the analysis is incremental.
     """
     import multiprocessing
-    import os
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     from miscope_core.models.bridge import resolve_device
@@ -254,10 +269,11 @@ def prepare_in_parallel(runs: list[CalibrationRun], workspace, device: str | Non
         f"({threads} thread(s) each)")
     seconds = {variant_spec(r).variant_id: (0.0, 0.0) for r in runs}
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        pending = {pool.submit(_train_in_worker, r, root, device, threads, parent): (r, "train")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_watch_parent,
+                             initargs=(parent, threads)) as pool:
+        pending = {pool.submit(_train_in_worker, r, root, device): (r, "train")
                    for r in to_train}
-        pending |= {pool.submit(_analyze_in_worker, r, root, device, threads): (r, "analyze")
+        pending |= {pool.submit(_analyze_in_worker, r, root, device): (r, "analyze")
                     for r in runs if r not in to_train}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -269,8 +285,8 @@ def prepare_in_parallel(runs: list[CalibrationRun], workspace, device: str | Non
                     status, train_s = future.result()
                     log(f"[{run.role}] {variant_id}: training {status} in {train_s:.0f} s")
                     if status in ("complete", "already_complete"):
-                        pending[pool.submit(_analyze_in_worker, run, root, device,
-                                            threads)] = (run, "analyze")
+                        pending[pool.submit(_analyze_in_worker, run, root,
+                                            device)] = (run, "analyze")
                 else:
                     analyze_s = future.result()
                     log(f"[{run.role}] {variant_id}: analyzed in {analyze_s:.0f} s")

@@ -43,3 +43,77 @@ def check_sequential_matches(runs, parallel, sequential):
         b = load_checkpoint(sequential.variant_paths(spec.family, spec.variant_id).checkpoints,
                             10)
         assert all(torch.equal(a[k], b[k]) for k in a), spec.variant_id
+
+
+PREPARE_SCRIPT = """
+import sys
+from miscope_core.calibration.runner import CalibrationRun, prepare_in_parallel
+from miscope_core.workspace import Workspace
+runs = [CalibrationRun("quick", "tiny", {"seed": s, "data_seed": s},
+                       {"epochs": 200000, "checkpoints": "every:100000"}) for s in (0, 1)]
+prepare_in_parallel(runs, Workspace.open(sys.argv[1]), "cpu", workers=2)
+"""
+
+
+@pytest.mark.slow
+def test_workers_stop_resumably_when_the_parent_is_killed(tmp_path):
+    """SIGKILL of the calibrating process: each worker notices its parent is gone, saves its
+    resume state, marks the variant 'cancelled' instead of training on alone, and exits."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from miscope_core.io import read_json
+
+    parent = subprocess.Popen([sys.executable, "-c", PREPARE_SCRIPT, str(tmp_path)])
+    variants = [Workspace.open(tmp_path).variant_paths(
+        "modulo_addition", variant_spec(CalibrationRun(
+            "quick", "tiny", {"seed": s, "data_seed": s}, {"epochs": 200000})).variant_id)
+        for s in (0, 1)]
+    records = [paths.variant_json for paths in variants]
+    deadline = time.time() + 120
+    while not all(r.exists() for r in records) and time.time() < deadline:
+        time.sleep(0.2)
+    assert all(r.exists() for r in records), "the workers never started training"
+    time.sleep(1.0)
+    workers = children_of(parent.pid)
+    assert len(workers) >= 2, workers
+    parent.send_signal(signal.SIGKILL)
+    parent.wait(timeout=30)
+    deadline = time.time() + 60
+    while time.time() < deadline and not all(
+            read_json(r).get("status") == "cancelled" for r in records):
+        time.sleep(0.2)
+    statuses = [read_json(r).get("status") for r in records]
+    assert statuses == ["cancelled", "cancelled"], statuses
+    assert all(paths.resume.exists() for paths in variants)
+    deadline = time.time() + 30
+    while time.time() < deadline and any(running(pid) for pid in workers):
+        time.sleep(0.2)
+    assert not any(running(pid) for pid in workers), "idle workers outlived their parent"
+
+
+def children_of(pid: int) -> list[int]:
+    """Live child processes of `pid` (Linux /proc)."""
+    from pathlib import Path
+
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def running(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    from pathlib import Path
+
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
