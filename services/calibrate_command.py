@@ -18,17 +18,6 @@ from miscope_core.calibration.runner import LONG_EPOCHS
 REPO = Path(__file__).resolve().parents[1]
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer of epochs")
-    return value
-
-
 def parse_seed_pair(text: str) -> tuple[int, int, int | None]:
     """'999:598' -> (999, 598, None); '7' -> (7, 7, None); '1:1:6000' -> (1, 1, 6000)."""
     parts = text.split(":")
@@ -62,7 +51,7 @@ def add_parser(subparsers, data_dir_parent: argparse.ArgumentParser | None = Non
                         help="quick (p=59, 40%%, CPU) or canonical (p=113, 30%%, 25k epochs)")
     parser.add_argument("--skip-long", action="store_true",
                         help="skip the long-plateau variant (p=59, 30%%, trajectory signature)")
-    parser.add_argument("--long-epochs", type=positive_int, default=LONG_EPOCHS,
+    parser.add_argument("--long-epochs", type=int, default=LONG_EPOCHS,
                         help=f"epochs of the long-plateau variant (default {LONG_EPOCHS}: it "
                              f"groks at ~10 600 and its weight norm settles by ~12 000)")
     parser.add_argument("--no-train", action="store_true",

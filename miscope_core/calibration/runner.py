@@ -200,10 +200,10 @@ _PARENT_GONE = threading.Event()
 _BUSY = threading.Lock()
 
 
-def _watch_parent(parent: int, threads: int) -> None:
-    """Pool initializer: once the parent dies (SIGTERM, SIGKILL), the running task stops at its
-    next epoch or checkpoint with its state saved, and then the worker exits; an idle worker
-    would otherwise wait for work forever."""
+def _init_worker(parent: int, threads: int) -> None:
+    """Pool initializer: torch's thread count, and a watcher so that once the parent dies
+    (SIGTERM, SIGKILL) the running task stops at its next epoch or checkpoint with its state
+    saved and the worker exits; an idle worker would otherwise wait for work forever."""
     import torch
 
     torch.set_num_threads(threads)
@@ -269,7 +269,7 @@ def prepare_in_parallel(runs: list[CalibrationRun], workspace, device: str | Non
         f"({threads} thread(s) each)")
     seconds = {variant_spec(r).variant_id: (0.0, 0.0) for r in runs}
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_watch_parent,
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
                              initargs=(parent, threads)) as pool:
         pending = {pool.submit(_train_in_worker, r, root, device): (r, "train")
                    for r in to_train}

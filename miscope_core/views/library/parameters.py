@@ -123,9 +123,9 @@ def render_turning(data: dict[str, Any]) -> go.Figure:
                                     legendgroup="null", showlegend=row == 1), row=row, col=1)
         add_epoch_cursor(figure, data["epoch"], row=row, col=1)
     figure.update_xaxes(title_text="epoch", row=2, col=1)
-    figure.update_yaxes(title_text="‖Δθ‖ per window (weight units)", rangemode="tozero",
+    figure.update_yaxes(title_text="‖Δθ‖ per window", rangemode="tozero",
                         row=1, col=1)
-    figure.update_yaxes(title_text="cosine between consecutive steps", range=[-1.02, 1.02],
+    figure.update_yaxes(title_text="turning cosine", range=[-1.02, 1.02],
                         row=2, col=1)
     return figure
 
