@@ -1,4 +1,4 @@
-"""The workspace a request works on (set per app by services.server.create_app)."""
+"""The workspace a request works on (set per app by app.server.create_app)."""
 
 from __future__ import annotations
 

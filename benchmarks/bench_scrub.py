@@ -60,7 +60,7 @@ def free_port() -> int:
 def start_server(data_dir: Path, port: int) -> tuple[subprocess.Popen, float]:
     """Run `miscope serve` and return (process, seconds to the first HTTP 200)."""
     started = time.perf_counter()
-    command = [sys.executable, "-c", "import sys; from services.cli import main; "
+    command = [sys.executable, "-c", "import sys; from app.cli.main import main; "
                f"sys.exit(main(['serve', '--port', '{port}', '--data-dir', '{data_dir}']))"]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)

@@ -57,7 +57,7 @@ def workspace_copy(request, tmp_path):
 @pytest.fixture
 def app_on(workspace_copy):
     """(app, variant_id) of a dashboard over the copied workspace."""
-    from services.server import create_app
+    from app.server import create_app
 
     root, variant_id = workspace_copy
     return create_app(root), variant_id, root

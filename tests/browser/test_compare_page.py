@@ -29,7 +29,7 @@ def panel_titles(dash_duo) -> list[str]:
 
 
 def test_slider_moves_every_panel_and_overlay_has_a_trace_per_variant(dash_duo, three_variants):
-    from services.server import create_app
+    from app.server import create_app
 
     root, ids = three_variants
     dash_duo.start_server(create_app(root))
@@ -56,7 +56,7 @@ def test_slider_moves_every_panel_and_overlay_has_a_trace_per_variant(dash_duo, 
 
 
 def test_bad_variant_list_shows_an_error(dash_duo, three_variants):
-    from services.server import create_app
+    from app.server import create_app
 
     root, _ = three_variants
     dash_duo.start_server(create_app(root))

@@ -64,7 +64,7 @@ def wait_status(dash_duo, status: str, timeout: float) -> None:
 
 @pytest.mark.slow
 def test_tiny_training_from_the_page_reaches_done(dash_duo, tmp_path):
-    from services.server import create_app
+    from app.server import create_app
 
     dash_duo.start_server(create_app(tmp_path))
     launch_tiny(dash_duo, 20, "every:10")
@@ -80,7 +80,7 @@ def test_tiny_training_from_the_page_reaches_done(dash_duo, tmp_path):
 
 @pytest.mark.slow
 def test_cancel_from_the_page_stops_the_run(dash_duo, tmp_path):
-    from services.server import create_app
+    from app.server import create_app
 
     dash_duo.start_server(create_app(tmp_path))
     launch_tiny(dash_duo, 20000, "every:200")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from services.cli import main
+from app.cli.main import main
 
 
 def test_bad_long_epochs_is_a_usage_error_before_any_training(tmp_path, capsys):

@@ -130,7 +130,7 @@ def test_cooperative_cancel_keeps_checkpoints(tmp_path):
 
 @pytest.mark.slow
 def test_demo_job_trains_analyzes_then_is_reused(tmp_path):
-    from services.server import start_demo_job
+    from app.server import start_demo_job
 
     job_id = start_demo_job(tmp_path, preset="tiny")
     store = JobStore(Workspace.open(tmp_path).jobs_db)

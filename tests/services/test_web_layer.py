@@ -18,7 +18,7 @@ from services.figures import (
 
 LIGHT_CHECK = """
 import sys
-from services.server import create_app
+from app.server import create_app
 app = create_app(sys.argv[1])
 client = app.server.test_client()
 for path in ("/", "/families", "/train", "/analyze", "/explore", "/jobs", "/_dash-layout"):
@@ -87,7 +87,7 @@ def test_trajectory_cursor_follows_the_epoch(tiny_variant):
 
 
 def test_download_route_exports_and_rejects(tiny_variant):
-    from services.server import create_app
+    from app.server import create_app
 
     workspace, paths = tiny_variant
     client = create_app(workspace.root).server.test_client()

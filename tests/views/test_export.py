@@ -93,7 +93,7 @@ def test_gif_has_one_frame_per_selected_checkpoint(variant):
 @needs_chromium
 @pytest.mark.slow
 def test_export_command_batches_views(variant_copy, tmp_path, capsys):
-    from services.export_command import main
+    from app.cli.export_command import main
 
     root, variant_id = variant_copy
     out = tmp_path / "figures"
@@ -106,7 +106,7 @@ def test_export_command_batches_views(variant_copy, tmp_path, capsys):
 
 
 def test_export_command_rejects_unknown_views(variant_copy, capsys):
-    from services.export_command import main
+    from app.cli.export_command import main
 
     root, variant_id = variant_copy
     assert main(["export", variant_id, "--data-dir", str(root), "--format", "html",
@@ -134,7 +134,7 @@ def test_gif_of_a_view_that_ignores_the_epoch_is_refused(variant):
 
 
 def test_miscope_cli_runs_export(variant_copy, tmp_path):
-    from services.cli import main
+    from app.cli.main import main
 
     root, variant_id = variant_copy
     out = tmp_path / "html"

@@ -42,7 +42,7 @@ def create_app(data_dir: str | Path | None = None, manager=None):
 
     from app.context import CONFIG_KEY
     from app.shell import shell_layout
-    from services.routes import register_routes
+    from app.routes import register_routes
 
     workspace = Workspace.open(data_dir)
     interrupted = JobStore(workspace.jobs_db).mark_stale_interrupted()

@@ -114,8 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None)
     p.set_defaults(func=cmd_analyze)
 
-    for module in ("services.export_command", "services.server_commands",
-                   "services.calibrate_command"):
+    for module in ("app.cli.export_command", "app.cli.server_commands",
+                   "app.cli.calibrate_command"):
         try:
             importlib.import_module(module).add_parser(sub, data_dir)
         except ModuleNotFoundError as exc:

@@ -20,21 +20,21 @@ def add_parser(sub, data_dir_parent) -> None:
 
 
 def _run_serve(args) -> int:
-    from services.server import serve
+    from app.server import serve
 
     serve(host=args.host, port=args.port, data_dir=args.data_dir, debug=args.debug)
     return 0
 
 
 def _run_demo(args) -> int:
-    from services.server import demo
+    from app.server import demo
 
     demo(host=args.host, port=args.port, data_dir=args.data_dir)
     return 0
 
 
 def _run_worker(args) -> int:
-    from services.server import worker
+    from app.server import worker
 
     worker(data_dir=args.data_dir)
     return 0

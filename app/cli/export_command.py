@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone entry point (the lead wires `add_parser` into services/cli.py)."""
+    """Standalone entry point (the lead wires `add_parser` into app/cli/main.py)."""
     parser = argparse.ArgumentParser(prog="miscope")
     add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
