@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from miscope_core.errors import unknown_name_error
 from miscope_core.io import read_json
 from miscope_core.variants import VariantPaths, check_variant_id
 
@@ -71,10 +72,9 @@ class Workspace:
         matches = [(f, v) for f, v in self.list_variants(family) if v == variant_id]
         if not matches:
             known = [v for _, v in self.list_variants(family)]
-            raise KeyError(
-                f"No variant '{variant_id}' in workspace {self.root}; "
-                f"known variants: {known or 'none (train one first)'}"
-            )
+            listing = (f"`miscope variants --data-dir {self.root}`" if known else
+                       f"`miscope train --help` to train one into {self.root}")
+            raise unknown_name_error("variant", variant_id, known, listing)
         if len(matches) > 1:
             raise KeyError(
                 f"Variant id '{variant_id}' exists in several families "

@@ -1,4 +1,5 @@
-"""`miscope export <variant> [--views ...] [--format ...]`: batch figure export, one browser."""
+"""`miscope export <variant> [--views ...] [--format ...]`: batch figure export, one browser;
+`miscope views [variant]`: the catalog those names come from."""
 
 from __future__ import annotations
 
@@ -30,7 +31,36 @@ def add_parser(subparsers, data_dir_parent: argparse.ArgumentParser | None = Non
         parser.add_argument("--data-dir", type=Path, default=None,
                             help="workspace (default: $MISCOPE_DATA_DIR or data/)")
     parser.set_defaults(func=run)
+    add_views_parser(subparsers, parents)
     return parser
+
+
+def add_views_parser(subparsers, parents: list[argparse.ArgumentParser]) -> None:
+    """Register `miscope views [variant]`: the catalog, or what one variant can show."""
+    parser = subparsers.add_parser(
+        "views", parents=parents, help="list the view catalog (or a variant's available views)")
+    parser.add_argument("variant", nargs="?", help="also say which views this variant can draw")
+    if not parents:
+        parser.add_argument("--data-dir", type=Path, default=None)
+    parser.set_defaults(func=run_views)
+
+
+def run_views(args: argparse.Namespace) -> int:
+    """Print one line per view: name, kind, title (and why not, for a variant)."""
+    from miscope_core.views import VariantSource, available_views, list_views
+
+    reasons = {}
+    if args.variant:
+        source = VariantSource.open(args.data_dir, args.variant)
+        reasons = {row.name: row.reason for row in available_views(source)
+                   if not row.available}
+    for spec in list_views():
+        line = f"{spec.name:<48} {spec.kind:<14} {spec.title}"
+        if spec.name in reasons:
+            line += f"  [not available: {reasons[spec.name]}]"
+        print(line)
+    print("Details and parameters: docs/views.md", file=sys.stderr)
+    return 0
 
 
 def default_views(source, fmt: str) -> list[str]:

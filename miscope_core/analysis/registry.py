@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import importlib
 import json
@@ -11,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from miscope_core.errors import unknown_name_error
 from miscope_core.families import ModelConfig
 
 PER_EPOCH = "per_epoch"
@@ -126,9 +126,7 @@ def get_analyzer(name: str) -> AnalyzerSpec:
     try:
         return ANALYZERS[name]
     except KeyError:
-        close = difflib.get_close_matches(name, ANALYZERS, n=3, cutoff=0.5)
-        hint = f" Did you mean {close}?" if close else ""
-        raise KeyError(f"Unknown analyzer '{name}'.{hint} Available: {sorted(ANALYZERS)}") from None
+        raise unknown_name_error("analyzer", name, ANALYZERS, "docs/analyzers.md") from None
 
 
 def list_analyzers(kind: str | None = None) -> list[AnalyzerSpec]:

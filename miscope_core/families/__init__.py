@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib
 
+from miscope_core.errors import unknown_name_error
 from miscope_core.families.base import (
     Batch,
     ModelConfig,
@@ -47,11 +47,7 @@ def get_family(name: str) -> Family:
     try:
         return FAMILIES[name]
     except KeyError:
-        close = difflib.get_close_matches(name, FAMILIES, n=3)
-        hint = f" Did you mean {close}?" if close else ""
-        raise KeyError(
-            f"Unknown family '{name}'.{hint} Registered families: {sorted(FAMILIES)}"
-        ) from None
+        raise unknown_name_error("family", name, FAMILIES, "`miscope families`") from None
 
 
 def list_families() -> list[str]:

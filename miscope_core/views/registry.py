@@ -7,18 +7,20 @@ loader that only loads (selection and reshaping) and a renderer that only draws 
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from miscope_core.errors import unknown_name_error
+
 PER_EPOCH = "per_epoch"
 ACROSS_EPOCHS = "across_epochs"
 CROSS_EPOCH = "cross_epoch"
 CROSS_VARIANT = "cross_variant"
 KINDS = (PER_EPOCH, ACROSS_EPOCHS, CROSS_EPOCH, CROSS_VARIANT)
+VIEW_LISTING = "`miscope views` or docs/views.md"
 METRICS = "metrics"  # pseudo-requirement: the variant's metrics.npz
 
 TYPE_NAMES = {int: "an int", float: "a number", str: "a string", bool: "a bool"}
@@ -145,11 +147,7 @@ def get_view(name: str) -> ViewSpec:
         return VIEWS[name]
     if name in ALIASES:
         return VIEWS[ALIASES[name]]
-    known = [*VIEWS, *ALIASES]
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-    hint = f" Did you mean {close}?" if close else ""
-    raise KeyError(f"Unknown view '{name}'.{hint} Views: {sorted(VIEWS)}; "
-                   f"aliases: {sorted(ALIASES)}")
+    raise unknown_name_error("view", name, [*VIEWS, *ALIASES], VIEW_LISTING)
 
 
 def list_views(kind: str | None = None) -> list[ViewSpec]:

@@ -46,5 +46,5 @@ def test_reused_when_unchanged_and_refitted_when_the_set_changes(three_variants)
 
 def test_missing_snapshots_are_explained(tmp_path, three_variants):
     workspace, ids = three_variants
-    with pytest.raises(KeyError, match="No variant"):
+    with pytest.raises(KeyError, match="Unknown variant"):
         workspace.locate("p13_seed9_dseed0_tf0.5")

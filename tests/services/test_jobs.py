@@ -72,7 +72,7 @@ def test_validation_errors_name_the_value(params, training, message):
 
 
 def test_unknown_family_is_a_validation_error():
-    with pytest.raises(ValidationError, match="Registered families"):
+    with pytest.raises(ValidationError, match="Unknown family.*miscope families"):
         validate_training_request("modulo_subtraction")
 
 

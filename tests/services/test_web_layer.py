@@ -101,3 +101,6 @@ def test_download_route_exports_and_rejects(tiny_variant):
     assert client.get("/download/..%2Fetc/training.loss_curves.csv").status_code in (400, 404)
     bad = client.get(f"/download/{variant}/no.such.view.csv")
     assert bad.status_code == 400 and b"Unknown view" in bad.data
+    assert len(bad.data) < 400 and b"docs/views.md" in bad.data
+    typo = client.get(f"/download/{variant}/trainin.loss_curves.csv").data.decode()
+    assert "Did you mean 'training.loss_curves'" in typo and len(typo) < 400

@@ -40,6 +40,24 @@ def test_unknown_view_suggests_close_matches():
         get_view("parameter_trajectroy")
 
 
+@pytest.mark.parametrize("name", ["parameters.pca.pc2_pc4", "zzz", "embedding.fourer_norms"])
+def test_unknown_view_error_is_short_and_points_to_the_catalog(name):
+    with pytest.raises(KeyError) as caught:
+        get_view(name)
+    message = caught.value.args[0]
+    assert len(message) < 400 and message.count("'") <= 2 * 6
+    assert "`miscope views`" in message and "docs/views.md" in message
+
+
+def test_views_command_lists_the_catalog(capsys):
+    from app.cli.main import main
+
+    assert main(["views"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(list_views())
+    assert any(line.startswith("parameters.pca.pc2_pc3 ") for line in lines)
+
+
 def test_list_views_by_kind_and_bad_kind():
     for kind in KINDS:
         assert all(v.kind == kind for v in list_views(kind))

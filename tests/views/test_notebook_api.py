@@ -27,7 +27,7 @@ def test_load_errors_list_what_exists(tiny_variant):
         load_variant("modulo_addition", data_dir=workspace.root, prime=59)
     with pytest.raises(TypeError, match="valid"):
         load_variant("modulo_addition", data_dir=workspace.root, modulus=13)
-    with pytest.raises(KeyError, match="No variant 'p99'"):
+    with pytest.raises(KeyError, match="Unknown variant 'p99'"):
         load_variant("p99", data_dir=workspace.root)
 
 
