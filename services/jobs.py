@@ -10,28 +10,19 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from services.job_db import connect, open_job_db
 
 ACTIVE = ("queued", "running", "cancelling")
 FINISHED = ("cancelled", "done", "failed", "interrupted")
 RESUMABLE = ("cancelled", "failed", "interrupted")
 JOB_KINDS = ("train", "analyze", "train_analyze")
 STALE_AFTER_S = 20.0
+ORPHAN_AFTER_S = 3.0  # a queued job nobody claimed for this long is started by the server
 LOG_LINES = 60
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY, kind TEXT NOT NULL, family TEXT NOT NULL, variant_id TEXT NOT NULL,
-    params TEXT NOT NULL, status TEXT NOT NULL, progress REAL NOT NULL DEFAULT 0,
-    message TEXT NOT NULL DEFAULT '', heartbeat REAL, created REAL NOT NULL, started REAL,
-    finished REAL, error TEXT, log TEXT NOT NULL DEFAULT '', pid INTEGER, host TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS jobs_variant ON jobs (variant_id, status);
-"""
-
 
 class JobConflictError(RuntimeError):
     """A second job would write the same variant while one is active."""
@@ -62,6 +53,9 @@ class Job:
     pid: int | None
     host: str | None
     attempts: int
+    stage: str | None = None
+    queued: float | None = None
+    queue_position: int | None = None  # 1 = next to start; computed on read, not stored
 
     @property
     def active(self) -> bool:
@@ -74,6 +68,13 @@ class Job:
         return self.status in RESUMABLE
 
     @property
+    def status_text(self) -> str:
+        """The status as a person reads it: 'queued, 2nd in line' while waiting."""
+        if self.status == "queued" and self.queue_position:
+            return f"queued, {_ordinal(self.queue_position)} in line"
+        return self.status
+
+    @property
     def duration_s(self) -> float | None:
         """Seconds from start to finish (or to now while running)."""
         if self.started is None:
@@ -82,7 +83,7 @@ class Job:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
-        return {**asdict(self), "duration_s": self.duration_s}
+        return {**asdict(self), "duration_s": self.duration_s, "status_text": self.status_text}
 
 
 class JobStore:
@@ -90,15 +91,11 @@ class JobStore:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
+        open_job_db(self.path)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
+        db = connect(self.path)
         try:
             yield db
         finally:
@@ -121,12 +118,13 @@ class JobStore:
         if kind not in JOB_KINDS:
             raise ValueError(f"Unknown job kind {kind!r}; valid kinds: {list(JOB_KINDS)}")
         job_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        now = time.time()
         with self._transaction() as db:
             self._refuse_conflict(db, variant_id)
             db.execute(
-                "INSERT INTO jobs (id, kind, family, variant_id, params, status, created, log) "
-                "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
-                (job_id, kind, family, variant_id, json.dumps(params), time.time(),
+                "INSERT INTO jobs (id, kind, family, variant_id, params, status, created, "
+                "queued, log) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+                (job_id, kind, family, variant_id, json.dumps(params), now, now,
                  _log_line(f"queued {kind} of {variant_id}")),
             )
         return self.get(job_id)
@@ -145,9 +143,10 @@ class JobStore:
         """One job; an unknown id raises KeyError."""
         with self._connect() as db:
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (str(job_id),)).fetchone()
-        if row is None:
-            raise KeyError(f"No job {job_id!r} in {self.path}")
-        return _job_from_row(row)
+            if row is None:
+                raise KeyError(f"No job {job_id!r} in {self.path}")
+            positions = self._queue_positions(db) if row["status"] == "queued" else {}
+        return _with_position(_job_from_row(row), positions)
 
     def list(self, limit: int = 100, variant_id: str | None = None,
              status: tuple[str, ...] | None = None) -> list[Job]:
@@ -160,7 +159,13 @@ class JobStore:
             args += list(status)
         with self._connect() as db:
             rows = db.execute(query + " ORDER BY created DESC LIMIT ?", (*args, limit)).fetchall()
-        return [_job_from_row(r) for r in rows]
+            positions = self._queue_positions(db)
+        return [_with_position(_job_from_row(r), positions) for r in rows]
+
+    def _queue_positions(self, db: sqlite3.Connection) -> dict[str, int]:
+        rows = db.execute("SELECT id FROM jobs WHERE status = 'queued' "
+                          "ORDER BY queued, created").fetchall()
+        return {row["id"]: index for index, row in enumerate(rows, start=1)}
 
     def active_for(self, variant_id: str) -> Job | None:
         """The active job writing a variant, if any."""
@@ -168,19 +173,70 @@ class JobStore:
         return jobs[0] if jobs else None
 
     # --- the running job's side -----------------------------------------------------------
-    def mark_running(self, job_id: str) -> Job:
-        """Claim a queued job for this process; a job cancelled before it started stays so."""
+    def claim(self, job_id: str) -> Job:
+        """Make this process the one that runs a queued job; refuse if another live one has it.
+
+        This is what keeps a job to one process however many starters race (the page's
+        start callback, the server's supervisor, a resume click).
+        """
         with self._transaction() as db:
-            job = _job_from_row(db.execute("SELECT * FROM jobs WHERE id = ?",
-                                           (job_id,)).fetchone())
+            job = self._row(db, job_id)
             if job.status != "queued":
                 raise JobStateError(f"Job {job_id} is {job.status}, not queued; not starting it")
+            if _claimant_alive(job, socket.gethostname(), time.time()):
+                raise JobStateError(f"Job {job_id} is already being started by pid {job.pid} "
+                                    f"on {job.host}")
+            db.execute("UPDATE jobs SET pid=?, host=?, heartbeat=?, message=? WHERE id=?",
+                       (os.getpid(), socket.gethostname(), time.time(),
+                        "waiting for a job slot", job_id))
+        return self.get(job_id)
+
+    def waiting_ahead(self, job_id: str) -> int:
+        """Queued jobs ahead of this one whose process is alive and waiting for a slot."""
+        host, now = socket.gethostname(), time.time()
+        with self._connect() as db:
+            own = self._row(db, job_id)
+            rows = db.execute("SELECT * FROM jobs WHERE status='queued' AND id != ? AND "
+                              "(queued < ? OR (queued = ? AND created < ?))",
+                              (job_id, own.queued, own.queued, own.created)).fetchall()
+        return sum(_claimant_alive(_job_from_row(r), host, now) for r in rows)
+
+    def orphans(self, grace_s: float = ORPHAN_AFTER_S) -> list[Job]:
+        """Queued jobs that no live process has claimed for `grace_s` seconds (oldest first)."""
+        host, now = socket.gethostname(), time.time()
+        jobs = self.list(limit=1000, status=("queued",))
+        return sorted((j for j in jobs if not _claimant_alive(j, host, now)
+                       and now - (j.queued or j.created) >= grace_s), key=lambda j: j.queued or 0)
+
+    def mark_running(self, job_id: str) -> Job:
+        """Start a queued job in this process; a job cancelled before it started stays so."""
+        with self._transaction() as db:
+            job = self._row(db, job_id)
+            if job.status != "queued":
+                raise JobStateError(f"Job {job_id} is {job.status}, not queued; not starting it")
+            if job.pid not in (None, os.getpid()) and _claimant_alive(
+                    job, socket.gethostname(), time.time()):
+                raise JobStateError(f"Job {job_id} is claimed by pid {job.pid}; not starting it")
             now = time.time()
             db.execute("UPDATE jobs SET status='running', started=?, heartbeat=?, pid=?, "
-                       "host=?, attempts=attempts+1, finished=NULL, error=NULL, log=? "
-                       "WHERE id=?", (now, now, os.getpid(), socket.gethostname(),
-                                      _append(job.log, "started"), job_id))
+                       "host=?, attempts=attempts+1, finished=NULL, error=NULL, message='', "
+                       "log=? WHERE id=?", (now, now, os.getpid(), socket.gethostname(),
+                                            _append(job.log, "started"), job_id))
         return self.get(job_id)
+
+    def set_stage(self, job_id: str, stage: str) -> None:
+        """Record what the job is doing now ('train' or 'analyze')."""
+        if stage not in ("train", "analyze"):
+            raise ValueError(f"stage must be 'train' or 'analyze', got {stage!r}")
+        with self._connect() as db:
+            db.execute("UPDATE jobs SET stage=? WHERE id=?", (stage, job_id))
+
+    @staticmethod
+    def _row(db: sqlite3.Connection, job_id: str) -> Job:
+        row = db.execute("SELECT * FROM jobs WHERE id = ?", (str(job_id),)).fetchone()
+        if row is None:
+            raise KeyError(f"No job {job_id!r}")
+        return _job_from_row(row)
 
     def report(self, job_id: str, progress: float | None = None, message: str | None = None,
                log: str | None = None) -> None:
@@ -221,7 +277,7 @@ class JobStore:
     def request_cancel(self, job_id: str) -> Job:
         """Ask a job to stop: a queued job is cancelled at once, a running one at its next check."""
         with self._transaction() as db:
-            job = _job_from_row(db.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone())
+            job = self._row(db, job_id)
             if job.status == "queued":
                 db.execute("UPDATE jobs SET status='cancelled', finished=?, log=? WHERE id=?",
                            (time.time(), _append(job.log, "cancelled before start"), job_id))
@@ -236,27 +292,35 @@ class JobStore:
     def requeue(self, job_id: str) -> Job:
         """Put an interrupted, cancelled or failed job back in the queue (resume)."""
         with self._transaction() as db:
-            job = _job_from_row(db.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone())
+            job = self._row(db, job_id)
             if job.status not in RESUMABLE:
                 raise JobStateError(f"Job {job_id} is {job.status}; only {list(RESUMABLE)} "
                                     f"jobs can be resumed")
             self._refuse_conflict(db, job.variant_id, own=job_id)
-            db.execute("UPDATE jobs SET status='queued', error=NULL, log=? WHERE id=?",
-                       (_append(job.log, "resume requested"), job_id))
+            db.execute("UPDATE jobs SET status='queued', error=NULL, pid=NULL, host=NULL, "
+                       "queued=?, message='queued (resume)', log=? WHERE id=?",
+                       (time.time(), _append(job.log, "resume requested"), job_id))
         return self.get(job_id)
 
     def mark_stale_interrupted(self, stale_after_s: float = STALE_AFTER_S) -> list[str]:
-        """Running jobs whose heartbeat stopped (or whose local process is gone) -> interrupted."""
+        """Running jobs whose heartbeat stopped (or whose local process is gone) -> interrupted.
+
+        A job that was being cancelled when its process died is closed as cancelled: the
+        user asked it to stop, and its state on disk is as resumable as after any cancel.
+        """
         now, host, found = time.time(), socket.gethostname(), []
         with self._transaction() as db:
             rows = db.execute("SELECT * FROM jobs WHERE status IN ('running', 'cancelling')")
             for job in map(_job_from_row, rows.fetchall()):
                 dead = job.host == host and job.pid is not None and not _pid_alive(job.pid)
-                if dead or now - (job.heartbeat or 0) > stale_after_s:
+                if not (dead or now - (job.heartbeat or 0) > stale_after_s):
+                    continue
+                status = "cancelled" if job.status == "cancelling" else "interrupted"
+                if status == "interrupted":
                     found.append(job.id)
-                    db.execute("UPDATE jobs SET status='interrupted', finished=?, message=?, "
-                               "log=? WHERE id=?", (now, "process stopped; resumable",
-                                                    _append(job.log, "interrupted"), job.id))
+                db.execute("UPDATE jobs SET status=?, finished=?, message=?, log=? WHERE id=?",
+                           (status, now, f"process stopped; {status}, resumable",
+                            _append(job.log, f"process gone: {status}"), job.id))
         return found
 
 
@@ -272,6 +336,24 @@ def _pid_alive(pid: int) -> bool:
             return handle.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return True
+
+
+def _claimant_alive(job: Job, host: str, now: float) -> bool:
+    """Whether the process that claimed a queued job still exists (heartbeat if remote)."""
+    if job.pid is None:
+        return False
+    if job.host == host:
+        return _pid_alive(job.pid)
+    return now - (job.heartbeat or 0) <= STALE_AFTER_S
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _with_position(job: Job, positions: dict[str, int]) -> Job:
+    return replace(job, queue_position=positions.get(job.id)) if job.id in positions else job
 
 
 def _log_line(text: str) -> str:

@@ -90,8 +90,7 @@ def variant_state(workspace: Workspace, family: str, variant_id: str,
 
 def _classify(record, checkpoints, pending: dict[str, str], job, paths) -> tuple[str, str]:
     if job is not None:
-        training = job.kind == "train" or (job.kind == "train_analyze"
-                                           and not job.message.startswith("analysis"))
+        training = job.stage == "train" or (job.stage is None and job.kind != "analyze")
         return ("training" if training else "analyzing"), job.message or job.status
     if not checkpoints:
         return "untrained", "no checkpoints yet"

@@ -6,6 +6,7 @@ a test); it is the only place that imports torch (through the trainer and the pi
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -13,42 +14,92 @@ import time
 import traceback
 from pathlib import Path
 
+from miscope_core.locking import VariantBusyError, variant_write_lock
 from miscope_core.workspace import Workspace
 from services.jobs import Job, JobStateError, JobStore
+from services.slots import SLOTS_ENV, THREADS_ENV, Slot, job_slots, job_threads, try_acquire_slot
 
 HEARTBEAT_S = 2.0
 REPORT_EVERY_S = 0.5
+SLOT_POLL_S = 0.25
 
 
 def run_job(job_id: str, data_dir: str | Path | None = None) -> str:
-    """Execute a queued job to its end and return its final status."""
+    """Claim a queued job, wait for a slot, hold the variant's write lock, run it to its end.
+
+    Returns the final status. A job another live process has claimed, or that is no longer
+    queued, is left alone (its current status is returned).
+    """
     workspace = Workspace.open(data_dir)
     store = JobStore(workspace.jobs_db)
     try:
-        job = store.mark_running(job_id)
+        job = store.claim(job_id)
     except JobStateError:
         return store.get(job_id).status
     stop_beating = _start_heartbeat(store, job_id)
     try:
-        status, message = _dispatch(job, workspace, store)
-        store.finish(job_id, status, message)
-    except BaseException as exc:  # the record must say why the job died
-        store.finish(job_id, "failed", error=f"{type(exc).__name__}: {exc}\n"
-                     + traceback.format_exc(limit=6)[-1500:])
-        if not isinstance(exc, Exception):
-            raise
+        _run_claimed(job, workspace, store)
     finally:
         stop_beating.set()
     return store.get(job_id).status
 
 
+def _run_claimed(job: Job, workspace: Workspace, store: JobStore) -> None:
+    variant_root = workspace.variant_paths(job.family, job.variant_id).root
+    try:
+        with variant_write_lock(variant_root, owner=f"job {job.id}"):
+            slot = _wait_for_slot(job.id, workspace, store)
+            if slot is None:
+                return  # cancelled while queued
+            try:
+                store.mark_running(job.id)
+                _apply_thread_budget()
+                status, message = _dispatch(job, workspace, store)
+                store.finish(job.id, status, message)
+            finally:
+                slot.release()
+    except JobStateError:
+        return
+    except BaseException as exc:  # the record must say why the job died
+        store.finish(job.id, "failed", error=_describe_failure(exc))
+        if not isinstance(exc, Exception):
+            raise
+
+
+def _wait_for_slot(job_id: str, workspace: Workspace, store: JobStore) -> Slot | None:
+    """Wait in line (first come, first served) until a slot is free; None if cancelled."""
+    while True:
+        if store.get(job_id).status != "queued":
+            return None
+        if store.waiting_ahead(job_id) == 0:
+            slot = try_acquire_slot(workspace.root)
+            if slot is not None:
+                return slot
+        time.sleep(SLOT_POLL_S)
+
+
+def _apply_thread_budget() -> None:
+    import torch
+
+    torch.set_num_threads(job_threads())
+
+
+def _describe_failure(exc: BaseException) -> str:
+    if isinstance(exc, VariantBusyError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}\n" + traceback.format_exc(limit=6)[-1500:]
+
+
 def spawn_job(job_id: str, data_dir: str | Path | None = None) -> subprocess.Popen:
-    """Run a job in a detached Python process (used by `demo`, resume and the CLI)."""
+    """Run a job in a detached Python process with the job's thread budget in its env."""
     workspace = Workspace.open(data_dir)
+    threads = str(job_threads())
+    env = {**os.environ, THREADS_ENV: threads, SLOTS_ENV: str(job_slots()),
+           "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
     log = open(workspace.root / "jobs.log", "ab")  # noqa: SIM115 - owned by the child
     return subprocess.Popen(
         [sys.executable, "-m", "services.job_process", job_id, str(workspace.root)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
         start_new_session=True, cwd=str(Path(__file__).resolve().parents[1]),
     )
 
@@ -69,12 +120,16 @@ def _start_heartbeat(store: JobStore, job_id: str) -> threading.Event:
 
 def _dispatch(job: Job, workspace: Workspace, store: JobStore) -> tuple[str, str]:
     if job.kind == "train":
+        store.set_stage(job.id, "train")
         return _train(job, workspace, store, share=1.0)
     if job.kind == "analyze":
+        store.set_stage(job.id, "analyze")
         return _analyze(job, workspace, store, start=0.0)
+    store.set_stage(job.id, "train")
     status, message = _train(job, workspace, store, share=0.6)
     if status != "done":
         return status, message
+    store.set_stage(job.id, "analyze")
     return _analyze(job, workspace, store, start=0.6)
 
 
@@ -121,6 +176,9 @@ def _train(job: Job, workspace: Workspace, store: JobStore, share: float) -> tup
                            on_progress=on_progress, should_stop=reporter.should_stop)
     if result.status == "cancelled":
         return "cancelled", f"cancelled at epoch {result.epochs_completed}; resumable"
+    if result.status == "already_complete":
+        return "done", (f"already trained to epoch {result.epochs_completed}; pass a larger "
+                        f"epochs to extend it")
     return "done", (f"trained to epoch {result.epochs_completed}, "
                     f"{len(result.checkpoint_epochs)} checkpoints")
 
@@ -141,10 +199,15 @@ def _analyze(job: Job, workspace: Workspace, store: JobStore, start: float) -> t
         reporter.report(progress, f"analysis: {p.stage} {p.done}/{p.total} ({p.message})")
 
     report = run_analysis(paths, analyzers=job.params.get("analyzers"),
+                          params=job.params.get("analyzer_params"),
                           device=job.params.get("device"), on_progress=on_progress,
                           should_stop=reporter.should_stop)
     if report.status == "cancelled":
         return "cancelled", "analysis cancelled; finished artifacts kept; resumable"
+    for name, reason in report.skipped.items():
+        reporter.report(1.0, f"skipped {name}", f"skipped {name}: {reason}")
+    for path in report.recovered:
+        reporter.report(1.0, "recomputed damaged artifact", f"recomputed damaged artifact {path}")
     skipped = f", skipped {sorted(report.skipped)}" if report.skipped else ""
     return "done", (f"analysis complete: {report.work_done} files written in "
                     f"{report.seconds:.1f} s{skipped}")

@@ -29,9 +29,10 @@ def state_badge(state: str) -> dbc.Badge:
                      className="me-1 border" if color == "light" else "me-1")
 
 
-def job_badge(status: str) -> dbc.Badge:
-    """A coloured badge for a job status."""
-    return dbc.Badge(status, color=JOB_COLORS.get(status, "secondary"), className="job-status")
+def job_badge(status: str, text: str | None = None) -> dbc.Badge:
+    """A coloured badge for a job status (text: e.g. 'queued, 2nd in line')."""
+    return dbc.Badge(text or status, color=JOB_COLORS.get(status, "secondary"),
+                     className="job-status")
 
 
 def error_alert(message: str, title: str = "Cannot show this page") -> dbc.Alert:
@@ -80,7 +81,7 @@ def jobs_table(jobs, actions: bool = True, id_prefix: str = "jobs") -> html.Div:
     rows = [html.Tr([
         html.Td(html.Code(job.id)), html.Td(job.kind),
         html.Td(html.A(job.variant_id, href=f"/explore?variant={job.variant_id}")),
-        html.Td(job_badge(job.status)), html.Td(progress_bar(job), style={"minWidth": "120px"}),
+        html.Td(job_badge(job.status, job.status_text)), html.Td(progress_bar(job), style={"minWidth": "120px"}),
         html.Td(html.Small(job.error.splitlines()[0] if job.error else job.message),
                 className="job-message"),
         html.Td(format_time(job.started)), html.Td(format_duration(job.duration_s)),

@@ -174,7 +174,7 @@ def progress_card(job, workspace) -> html.Div:
                         disabled=not job.active or job.status == "cancelling")
     return html.Div([
         html.Div([html.Span("Job ", className="text-muted"), html.Code(job.id, id="train-job-id"),
-                  html.Span(" "), job_badge(job.status),
+                  html.Span(" "), job_badge(job.status, job.status_text),
                   html.Span(" of ", className="text-muted"),
                   html.A(job.variant_id, href=f"/explore?variant={job.variant_id}"),
                   html.Div(cancel, className="ms-auto")],

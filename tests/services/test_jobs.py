@@ -81,7 +81,9 @@ def test_training_job_runs_to_done_in_process(tmp_path):
     request = validate_training_request("modulo_addition", "tiny", TINY,
                                         {"epochs": 20, "checkpoints": "every:10"})
     job = launch_training(workspace, request, start=False)
+    assert JobStore(workspace.jobs_db).get(job.id).stage is None
     assert run_job(job.id, tmp_path) == "done"
+    assert JobStore(workspace.jobs_db).get(job.id).stage == "train"  # a field, not message text
     paths = workspace.variant_paths("modulo_addition", request.variant_id)
     assert list_checkpoint_epochs(paths) == [0, 10, 20]
     assert variant_state(workspace, "modulo_addition", request.variant_id).state == "trained"
