@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,15 @@ import numpy as np
 
 from miscope_core.io import (
     CorruptFileError,
+    file_content_hash,
+    keep_previous_version,
     load_npz,
     read_json,
     save_npz_atomic,
     write_json_atomic,
 )
+
+log = logging.getLogger(__name__)
 
 EPOCH_FILE = re.compile(r"^epoch_(\d+)\.npz$")
 
@@ -30,6 +35,9 @@ class ArtifactStore:
         self.root = Path(root)
         self.variant_id = variant_id
         self.manifest_path = self.root / "manifest.json"
+        self.previous_manifest_path = self.root / "manifest.prev.json"
+        # set by read_manifest when manifest.json was damaged: the error, for reports
+        self.manifest_damage: CorruptFileError | None = None
 
     # --- paths --------------------------------------------------------------------------
     def epoch_path(self, analyzer: str, epoch: int) -> Path:
@@ -99,14 +107,53 @@ class ArtifactStore:
 
     # --- provenance ---------------------------------------------------------------------
     def read_manifest(self) -> dict[str, Any]:
-        """The manifest, or an empty one; a corrupt manifest is discarded (all work redone)."""
+        """The manifest, or an empty one. A damaged manifest.json falls back to its previous
+        copy, else to an empty manifest flagged `rebuilt_from_files` (the pipeline then adopts
+        the intact artifact files present); `manifest_damage` records the damage."""
+        self.manifest_damage = None
         if not self.manifest_path.exists():
             return {"analyzers": {}}
         try:
-            return read_json(self.manifest_path)
-        except CorruptFileError:
-            return {"analyzers": {}}
+            return _checked_manifest(self.manifest_path)
+        except CorruptFileError as exc:
+            self.manifest_damage = exc
+        log.warning("%s", self.manifest_damage)
+        try:
+            if self.previous_manifest_path.exists():
+                return _checked_manifest(self.previous_manifest_path)
+        except CorruptFileError as exc:
+            log.warning("%s", exc)
+        return {"analyzers": {}, "rebuilt_from_files": True}
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        """Rewrite the manifest atomically."""
+        """Rewrite the manifest atomically, keeping the one it replaces as manifest.prev.json
+        (only when that one is intact, so the previous copy is always a good one)."""
+        manifest.pop("rebuilt_from_files", None)
+        if self.manifest_damage is None:
+            keep_previous_version(self.manifest_path, self.previous_manifest_path)
         write_json_atomic(self.manifest_path, manifest)
+        self.manifest_damage = None
+
+
+def _checked_manifest(path: Path) -> dict[str, Any]:
+    manifest = read_json(path, expect=dict)
+    if not isinstance(manifest.get("analyzers"), dict):
+        raise CorruptFileError(path, "no 'analyzers' table")
+    return manifest
+
+
+def artifact_intact(path: Path, record: dict[str, Any]) -> bool:
+    """Whether an artifact file matches its manifest record (size, content hash). A record
+    from before content hashes gets the hash of the file if the file reads cleanly."""
+    path = Path(path)
+    if not path.exists() or ("bytes" in record and path.stat().st_size != record["bytes"]):
+        return False
+    if "blake2b" in record:
+        return file_content_hash(path) == record["blake2b"]
+    try:
+        load_npz(path)
+    except CorruptFileError:
+        return False
+    record["blake2b"] = file_content_hash(path)  # upgrade an old manifest in place
+    record["bytes"] = path.stat().st_size
+    return True

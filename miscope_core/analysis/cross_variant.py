@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +22,14 @@ from miscope_core.analysis.analyzers.parameter_trajectory import (
 )
 from miscope_core.analysis.artifacts import ArtifactStore
 from miscope_core.analysis.rowfile import RowFile
-from miscope_core.io import load_npz, read_json, save_npz_atomic, write_json_atomic
+from miscope_core.io import (
+    clean_stale_temps,
+    load_npz,
+    read_json,
+    save_npz_atomic,
+    scratch_directory,
+    write_json_atomic,
+)
 from miscope_core.workspace import Workspace
 
 SNAPSHOT = "parameters.snapshot"
@@ -95,7 +101,10 @@ def _fit(workspace, family, ids, inputs, group, n_components) -> dict[str, np.nd
     stores = {v: ArtifactStore(workspace.variant_paths(family, v).artifacts, v) for v in ids}
     order = [(v, int(e)) for v in ids for e in inputs[v]]
     width = flattened_parameters(stores[ids[0]], order[0][1], group).size
-    with tempfile.TemporaryDirectory(prefix="miscope-shared-") as tmp:
+    # scratch rows stay inside the workspace (removed on exit, or by the next run after a kill)
+    shared = workspace.results / family / "_shared"
+    clean_stale_temps(shared)
+    with scratch_directory(shared) as tmp:
         rows = RowFile(f"{tmp}/rows.f32", width)
         for variant_id, epoch in order:
             rows.append(flattened_parameters(stores[variant_id], epoch, group))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -72,3 +74,10 @@ class EpochSeries:
     def summary(self, analyzer: str) -> dict[str, np.ndarray]:
         """The summary tier of an upstream analyzer."""
         return self.store.load_summary(analyzer)
+
+    def scratch(self) -> AbstractContextManager[Path]:
+        """A private scratch folder under the variant's .tmp/ (inside the workspace; removed
+        on exit, and by the next run if this one is killed)."""
+        from miscope_core.io import scratch_directory
+
+        return scratch_directory(self.store.root.parent)

@@ -2,9 +2,9 @@
 
 Only the checkpoint varies within a run: the probe, the family context and each analyzer's
 parameters are fixed and recorded in artifacts/manifest.json. Work is incremental: an
-(analyzer, epoch) pair is recomputed only when its file is missing or damaged, or when the
-analyzer's fingerprint (name, version, parameters), the probe hash or the checkpoint hash
-changed.
+(analyzer, epoch) pair is recomputed only when its file is missing or damaged (size or content
+hash differs from the manifest), or when the analyzer's fingerprint (name, version,
+parameters), the probe hash or the checkpoint hash changed.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from miscope_core.analysis.artifacts import ArtifactStore
+from miscope_core.analysis.artifacts import ArtifactStore, artifact_intact
 from miscope_core.analysis.inputs import EpochInputs, EpochSeries
 from miscope_core.analysis.registry import (
     CROSS_EPOCH,
@@ -30,7 +30,7 @@ from miscope_core.analysis.registry import (
     with_dependencies,
 )
 from miscope_core.families import get_family
-from miscope_core.io import CorruptFileError, load_npz
+from miscope_core.io import CorruptFileError, clean_stale_temps, file_content_hash, load_npz
 from miscope_core.training.checkpoints import (
     checkpoint_path,
     file_hash,
@@ -82,6 +82,7 @@ def run_analysis(
     from miscope_core.allocator import retain_freed_memory
 
     retain_freed_memory()
+    clean_stale_temps(paths.root)
     return _Pipeline(paths, analyzers, params or {}, device).run(
         on_progress or (lambda _: None), should_stop or (lambda: False))
 
@@ -91,7 +92,7 @@ class _Pipeline:
         from miscope_core.io import read_json
 
         self.paths = paths
-        record = read_json(paths.variant_json)
+        record = read_json(paths.variant_json, expect=dict)
         self.spec = VariantSpec.from_dict(record)
         self.family = get_family(self.spec.family)
         self.cfg = self.family.model_config(self.spec.params)
@@ -130,21 +131,40 @@ class _Pipeline:
         fresh = entry.get("fingerprint") == spec.fingerprint(params) and \
             entry.get("probe_hash") == self.probe.hash
         recorded = entry.get("epochs", {}) if fresh else {}
+        adopted = self._adopt_files(spec, checkpoint_hashes) \
+            if manifest.get("rebuilt_from_files") and not entry else {}
         stale = []
         for epoch in self.epochs:
-            item = recorded.get(str(epoch))
+            item = recorded.get(str(epoch)) or adopted.get(str(epoch))
             path = self.store.epoch_path(spec.name, epoch)
             if item is None or item.get("checkpoint_hash") != checkpoint_hashes[epoch]:
                 stale.append(epoch)
-            elif not path.exists() or path.stat().st_size != item.get("bytes"):
+            elif not artifact_intact(path, item):
                 self.report.recovered.append(str(path))
-                log.warning("Recomputing missing or truncated artifact %s", path)
+                log.warning("Recomputing missing or damaged artifact %s", path)
                 stale.append(epoch)
+        if adopted:
+            manifest["analyzers"][spec.name] = {"epochs": adopted, "probe_hash": self.probe.hash,
+                                                "fingerprint": spec.fingerprint(params)}
         return stale
+
+    def _adopt_files(self, spec, checkpoint_hashes) -> dict[str, dict]:
+        """Records for the readable per-epoch files of `spec` when the manifest had to be
+        rebuilt: they are taken as computed by the current analyzer from these checkpoints."""
+        adopted = {}
+        for epoch in self.store.epochs_with(spec.name):
+            record = {"checkpoint_hash": checkpoint_hashes.get(epoch)}
+            if epoch in checkpoint_hashes and \
+                    artifact_intact(self.store.epoch_path(spec.name, epoch), record):
+                adopted[str(epoch)] = record
+        return adopted
 
     def run(self, on_progress, should_stop) -> AnalysisReport:
         started = time.monotonic()
+        self.metrics = self._metrics()
         manifest = self.store.read_manifest()
+        if self.store.manifest_damage is not None:
+            self.report.recovered.append(str(self.store.manifest_path))
         hashes = {e: file_hash(checkpoint_path(self.paths.checkpoints, e)) for e in self.epochs}
         per_epoch = [(s, p) for s, p in self.selected if s.kind == PER_EPOCH]
         plan = {s.name: self._stale_epochs(manifest, s, p, hashes) for s, p in per_epoch}
@@ -208,7 +228,8 @@ class _Pipeline:
             _check_outputs(spec, arrays, spec.outputs_for(self.cfg))
             path = self.store.save_epoch(spec.name, epoch, arrays)
             manifest["analyzers"][spec.name]["epochs"][str(epoch)] = {
-                "checkpoint_hash": checkpoint_hash, "bytes": path.stat().st_size}
+                "checkpoint_hash": checkpoint_hash, "bytes": path.stat().st_size,
+                "blake2b": file_content_hash(path)}
             self.report.computed.setdefault(spec.name, []).append(epoch)
 
     # --- summary and cross-epoch tiers --------------------------------------------------
@@ -233,14 +254,14 @@ class _Pipeline:
         entry = manifest["analyzers"][spec.name]
         digest = self._inputs_digest(manifest, [spec.name], params, hashes)
         path = self.store.summary_path(spec.name)
-        if entry.get("summary", {}).get("inputs") == digest and _readable(path):
+        if self._tier_fresh(entry.get("summary", {}), digest, path):
             return
         rows = [spec.summarize(self._load_or_recompute(spec, params, e, manifest, hashes),
                                **params) for e in self.epochs]
         stacked = {key: np.stack([np.asarray(r[key]) for r in rows]) for key in rows[0]}
         _check_outputs(spec, stacked, spec.summary_outputs_for(self.cfg))
         self.store.save_summary(spec.name, {"epochs": np.array(self.epochs), **stacked})
-        entry["summary"] = {"inputs": digest}
+        entry["summary"] = {"inputs": digest, "blake2b": file_content_hash(path)}
         self.report.derived.append(f"{spec.name}/summary")
 
     def _load_or_recompute(self, spec, params, epoch, manifest, hashes):
@@ -257,24 +278,41 @@ class _Pipeline:
         entry = self._reset_entry(manifest, spec, params, keep=spec.fingerprint(params))
         digest = self._inputs_digest(manifest, list(spec.depends_on), params, hashes)
         path = self.store.cross_epoch_path(spec.name)
-        if entry.get("cross_epoch", {}).get("inputs") == digest and _readable(path):
+        if self._tier_fresh(entry.get("cross_epoch", {}), digest, path):
             return
-        series = EpochSeries(self.epochs, self.cfg, self.context, self.store, self._metrics())
+        series = EpochSeries(self.epochs, self.cfg, self.context, self.store, self.metrics)
         arrays = spec.compute(series, **params)
         _check_outputs(spec, arrays, spec.outputs_for(self.cfg))
         self.store.save_cross_epoch(spec.name, arrays)
-        entry["cross_epoch"] = {"inputs": digest, "epochs": self.epochs}
+        entry["cross_epoch"] = {"inputs": digest, "epochs": self.epochs,
+                                "blake2b": file_content_hash(path)}
         self.report.derived.append(f"{spec.name}/cross_epoch")
 
+    def _tier_fresh(self, record: dict, digest: str, path) -> bool:
+        """Whether a summary or cross-epoch file is up to date and intact; damage is noted."""
+        if record.get("inputs") != digest or not path.exists():
+            return False
+        if artifact_intact(path, record):
+            return True
+        log.warning("Recomputing damaged artifact %s", path)
+        self.report.recovered.append(str(path))
+        return False
+
     def _metrics(self) -> dict[str, np.ndarray]:
-        return load_npz(self.paths.metrics) if self.paths.metrics.exists() else {}
+        from miscope_core.training.metrics_file import read_metrics
+
+        damaged = self.paths.metrics.exists() and not _loads(self.paths.metrics)
+        metrics = read_metrics(self.paths, repair=True)  # unrepairable damage raises, named
+        if damaged:
+            self.report.recovered.append(str(self.paths.metrics))
+        return metrics
 
 
-def _readable(path) -> bool:
+def _loads(path) -> bool:
     try:
         load_npz(path)
         return True
-    except (FileNotFoundError, CorruptFileError):
+    except CorruptFileError:
         return False
 
 

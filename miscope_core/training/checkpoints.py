@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from miscope_core.io import CorruptFileError, atomic_write_bytes
+from miscope_core.io import CorruptFileError, atomic_write_bytes, content_hash
 
 if TYPE_CHECKING:
     import torch
@@ -25,6 +25,12 @@ def checkpoint_path(checkpoint_dir: Path, epoch: int) -> Path:
     return Path(checkpoint_dir) / f"epoch_{epoch:06d}.safetensors"
 
 
+def previous_resume_path(path: Path) -> Path:
+    """resume.safetensors -> resume.prev.safetensors (the state before the latest save)."""
+    path = Path(path)
+    return path.with_name(path.name.replace(".safetensors", ".prev.safetensors"))
+
+
 def list_checkpoint_epochs(checkpoint_dir: Path) -> list[int]:
     """Epochs with a saved checkpoint, ascending."""
     if not Path(checkpoint_dir).is_dir():
@@ -33,13 +39,55 @@ def list_checkpoint_epochs(checkpoint_dir: Path) -> list[int]:
     return sorted(int(m.group(1)) for m in found if m)
 
 
+HASH_KEY = "blake2b"  # safetensors metadata: content hash of the tensor data section
+
+
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict | None = None):
-    """Write tensors (contiguous CPU copies) to a safetensors file atomically."""
+    """Write tensors (contiguous CPU copies) to a safetensors file atomically, with the content
+    hash of their bytes in the metadata so that same-size damage is detected on load."""
     from safetensors.torch import save as save_safetensors_bytes
 
     cpu = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
-    meta = {"json": json.dumps(metadata)} if metadata else None
-    atomic_write_bytes(path, save_safetensors_bytes(cpu, metadata=meta))
+    meta = {"json": json.dumps(metadata)} if metadata else {}
+    # The data section does not depend on the metadata, so hash a first serialisation's.
+    digest = content_hash(_data_section(save_safetensors_bytes(cpu, metadata=meta or None)))
+    atomic_write_bytes(path, save_safetensors_bytes(cpu, metadata={**meta, HASH_KEY: digest}))
+
+
+def _data_section(payload: bytes) -> bytes:
+    return payload[8 + int.from_bytes(payload[:8], "little"):]
+
+
+def read_safetensors_header(path: Path, payload: bytes) -> dict:
+    """The JSON header of a safetensors payload; damage raises CorruptFileError."""
+    if len(payload) < 8:
+        raise CorruptFileError(path, f"truncated to {len(payload)} bytes")
+    header_len = int.from_bytes(payload[:8], "little")
+    if header_len > len(payload) - 8:
+        raise CorruptFileError(path, f"header of {header_len} bytes does not fit in a file of "
+                                     f"{len(payload)} bytes (truncated or overwritten)")
+    try:
+        header = json.loads(payload[8 : 8 + header_len].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CorruptFileError(path, f"unreadable safetensors header ({exc})") from exc
+    if not isinstance(header, dict):
+        raise CorruptFileError(path, "unreadable safetensors header (not a JSON object)")
+    return header
+
+
+def verify_safetensors(path: Path, payload: bytes) -> dict:
+    """Check header and content hash of a safetensors payload; returns its JSON metadata.
+
+    Files written before content hashes existed carry none and pass on their header alone.
+    """
+    metadata = read_safetensors_header(path, payload).get("__metadata__") or {}
+    expected = metadata.get(HASH_KEY)
+    if expected is not None and content_hash(_data_section(payload)) != expected:
+        raise CorruptFileError(path, "content hash mismatch (the bytes changed after writing)")
+    try:
+        return json.loads(metadata["json"]) if "json" in metadata else {}
+    except json.JSONDecodeError as exc:
+        raise CorruptFileError(path, f"unreadable metadata ({exc})") from exc
 
 
 def load_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
@@ -49,14 +97,12 @@ def load_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
 
     path = Path(path)
     payload = path.read_bytes()
+    metadata = verify_safetensors(path, payload)
     try:
         tensors = load_safetensors_bytes(payload)
-        header_len = int.from_bytes(payload[:8], "little")
-        header = json.loads(payload[8 : 8 + header_len])
-    except (SafetensorError, ValueError, json.JSONDecodeError) as exc:
-        raise CorruptFileError(path, str(exc)) from exc
-    metadata = header.get("__metadata__") or {}
-    return tensors, json.loads(metadata["json"]) if "json" in metadata else {}
+    except (SafetensorError, ValueError) as exc:
+        raise CorruptFileError(path, f"unreadable tensors ({exc})") from exc
+    return tensors, metadata
 
 
 def save_checkpoint(checkpoint_dir: Path, epoch: int, state: dict[str, torch.Tensor]) -> Path:

@@ -6,7 +6,7 @@ import datetime as dt
 from importlib import metadata
 
 from miscope_core.families import Family
-from miscope_core.io import read_json, write_json_atomic
+from miscope_core.io import CorruptFileError, read_json, write_json_atomic
 from miscope_core.variants import VariantPaths, VariantSpec
 
 
@@ -26,7 +26,10 @@ def write_variant_record(
     epochs_completed: int,
 ) -> None:
     """Create or update variant.json (keeps the creation time)."""
-    previous = read_json(paths.variant_json) if paths.variant_json.exists() else {}
+    try:
+        previous = read_json(paths.variant_json) if paths.variant_json.exists() else {}
+    except CorruptFileError:  # rewritten below from the spec: the damage is repaired
+        previous = {}
     probe = family.build_probe(spec.params)
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     record = {

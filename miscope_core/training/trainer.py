@@ -16,7 +16,7 @@ from miscope_core.models.functional import forward_logits
 from miscope_core.training.checkpoints import list_checkpoint_epochs, save_checkpoint
 from miscope_core.training.records import write_variant_record
 from miscope_core.training.schedule import resolve_checkpoint_epochs
-from miscope_core.training.state import ResumeState
+from miscope_core.training.state import ResumeState, load_resume_state
 from miscope_core.variants import VariantPaths, VariantSpec
 from miscope_core.workspace import Workspace
 
@@ -103,8 +103,9 @@ class _TrainingRun:
         self.metrics = {f"{name}_{m}": np.full(t.epochs + 1, np.nan)
                         for name in self.task.eval_sets() for m in ("loss", "accuracy")}
         self.start_epoch = 0
-        if paths.resume.exists():
-            self._restore(ResumeState.load(paths.resume))
+        state = load_resume_state(paths)  # falls back past damaged files, says what is lost
+        if state is not None:
+            self._restore(state)
         else:
             write_variant_record(paths, spec, family, device, "training", 0)
         self.epochs_done = self.start_epoch
@@ -113,9 +114,10 @@ class _TrainingRun:
         with torch.no_grad():
             for name, value in state.weights.items():
                 self.weights[name].copy_(value.to(self.device))
-        self.optimizer.load_state_dict(state.optimizer)
-        torch.set_rng_state(state.torch_rng)
-        self.data_rng.set_state(state.data_rng)
+        if state.exact:  # else restored from a checkpoint: optimizer and RNGs start afresh
+            self.optimizer.load_state_dict(state.optimizer)
+            torch.set_rng_state(state.torch_rng)
+            self.data_rng.set_state(state.data_rng)
         for key, values in state.metrics.items():
             n = min(len(values), len(self.metrics[key]))
             self.metrics[key][:n] = values[:n]

@@ -10,8 +10,6 @@ grows with n^2, not with n times the parameter count.
 
 from __future__ import annotations
 
-import tempfile
-
 import numpy as np
 
 from miscope_core.analysis.analyzers.parameter_snapshot import WEIGHT_GROUPS
@@ -83,7 +81,7 @@ def compute_parameter_trajectory(series: EpochSeries, n_components: int = 10):
     groups = [g for g in GROUPS if group_names(g, available)]
     sizes = {g: sum(first[n].size for n in group_names(g, available)) for g in groups}
     result: dict[str, np.ndarray] = {"epochs": epochs}
-    with tempfile.TemporaryDirectory(prefix="miscope-traj-") as tmp:
+    with series.scratch() as tmp:
         rows = {g: RowFile(f"{tmp}/{g}.f32", sizes[g]) for g in groups}
         for _, arrays in series.iter("parameters.snapshot"):
             for group in groups:
