@@ -207,9 +207,11 @@ class ComparisonView:
 
         return format_axis_numbers(figure)
 
-    def show(self) -> None:
-        """Display inline."""
-        self.figure().show()
+    def show(self) -> Path | None:
+        """Display inline in a notebook; elsewhere write offline HTML and say where."""
+        from miscope_core.views.display import show_figure
+
+        return show_figure(self, lambda: self.export("html"))
 
     def export(self, fmt: str = "png", path: str | Path | None = None) -> Path:
         """Write png/svg/pdf/html to `path` (default: the workspace's exports folder)."""
@@ -226,8 +228,15 @@ class ComparisonView:
         atomic_write_bytes(Path(path), figure_bytes(self.figure(), fmt))
         return Path(path)
 
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from miscope_core.views.display import notebook_bundle
+
+        return notebook_bundle(self.figure())
+
     def _repr_html_(self) -> str:
-        return self.figure().to_html(full_html=False, include_plotlyjs="cdn")
+        from miscope_core.views.display import offline_html
+
+        return offline_html(self.figure())
 
 
 def key_frequencies(variant) -> list[int] | None:

@@ -50,9 +50,12 @@ class BoundView:
         """The Plotly figure."""
         return render_for_source(self.source, self.spec, self.epoch, **self.params)
 
-    def show(self) -> None:
-        """Display the figure (inline in a notebook)."""
-        self.figure().show()
+    def show(self) -> Path | None:
+        """Display inline in a notebook; elsewhere write an offline HTML file into the
+        workspace's exports, open it in a browser when there is a display, print its path."""
+        from miscope_core.views.display import show_figure
+
+        return show_figure(self, lambda: self.export("html"))
 
     def export(self, fmt: str = "png", path: str | Path | None = None,
                epochs: Sequence[int] | None = None) -> Path:
@@ -69,10 +72,14 @@ class BoundView:
         return figure_to_csv(self.figure())
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return self.figure()._repr_mimebundle_(include, exclude)
+        from miscope_core.views.display import notebook_bundle
+
+        return notebook_bundle(self.figure())
 
     def _repr_html_(self) -> str:
-        return self.figure().to_html(full_html=False, include_plotlyjs="cdn")
+        from miscope_core.views.display import offline_html
+
+        return offline_html(self.figure())
 
     def __repr__(self) -> str:
         when = "last checkpoint" if self.epoch is None else f"epoch {self.epoch}"
