@@ -2,7 +2,9 @@
 
 Trains (or reuses / resumes) the quick preset for 3 seed pairs and one long-plateau variant,
 runs the calibration analyzers, evaluates every check (miscope_core.calibration.checks) and
-writes docs/calibration.md with figures exported through the view catalog.
+writes a report with figures exported through the view catalog: into the workspace
+(<data-dir>/reports/calibration.md) unless `--output docs/calibration.md` asks for the
+repository's copy.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from miscope_core.calibration.runner import LONG_EPOCHS
 
-REPO = Path(__file__).resolve().parents[1]
+REPORT_NAME = "calibration.md"
 
 
 def parse_seed_pair(text: str) -> tuple[int, int, int | None]:
@@ -42,7 +44,8 @@ def add_parser(subparsers, data_dir_parent: argparse.ArgumentParser | None = Non
         "calibrate", parents=parents,
         help="check the instruments against the published grokking results",
         description="Train (or reuse) the calibration variants, run the analyzers, evaluate "
-                    "each published claim as a named check and write docs/calibration.md.")
+                    "each published claim as a named check and write a report (default: "
+                    "<data-dir>/reports/calibration.md).")
     parser.add_argument("--seeds", nargs="+", type=parse_seed_pair, default=None,
                         metavar="SEED:DATA_SEED[:EPOCHS]",
                         help="model/data seed pairs, optionally with their epochs (default: "
@@ -62,8 +65,10 @@ def add_parser(subparsers, data_dir_parent: argparse.ArgumentParser | None = Non
     parser.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
     parser.add_argument("--note", action="append", default=[],
                         help="a line of context to add to the report (repeatable)")
-    parser.add_argument("--doc", type=Path, default=REPO / "docs" / "calibration.md",
-                        help="report to write (default docs/calibration.md; '-' for none)")
+    parser.add_argument("--output", "--doc", dest="doc", type=Path, default=None,
+                        help="report to write (default <data-dir>/reports/calibration.md; "
+                             "docs/calibration.md regenerates the repository's copy; '-' for "
+                             "none)")
     if data_dir_parent is None:
         parser.add_argument("--data-dir", type=Path, default=None,
                             help="workspace (default: $MISCOPE_DATA_DIR or data/)")
@@ -84,6 +89,8 @@ def command_line(args: argparse.Namespace) -> str:
         words += ["--long-epochs", str(args.long_epochs)]
     if args.device:
         words += ["--device", args.device]
+    if getattr(args, "output_asked", False):
+        words += ["--output", str(args.doc)]
     return shlex.join(words)
 
 
@@ -112,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
     if args.seeds is None:
         args.seeds = list(QUICK_SEEDS) if args.preset == "quick" else [(999, 598, None)]
     workspace = Workspace.open(args.data_dir)
+    args.output_asked = args.doc is not None
+    if args.doc is None:
+        args.doc = workspace.root / "reports" / REPORT_NAME
     runs = plan_runs(args.preset, args.seeds, args.skip_long, args.long_epochs)
     outcomes, figures, prepared = [], {}, {}
     if not args.no_train and args.max_train_minutes is None:

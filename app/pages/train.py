@@ -21,11 +21,16 @@ SETTING_HELP = {
 }
 
 
+# The calibration family: what a new researcher trains first (and what `miscope demo` trains).
+DEFAULT_FAMILY = "modulo_addition"
+
+
 def layout(family: str | None = None, preset: str | None = None, **_query):
     """The training form (family from ?family=, preset from ?preset=) and the progress card."""
     families = describe_families()
     names = [f["name"] for f in families]
-    chosen = family if family in names else names[0]
+    fallback = DEFAULT_FAMILY if DEFAULT_FAMILY in names else names[0]
+    chosen = family if family in names else fallback
     presets = next(f for f in families if f["name"] == chosen)["presets"]
     form = training_form(chosen, preset if preset in presets else None)
     return html.Div([

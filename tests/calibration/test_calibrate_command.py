@@ -18,3 +18,15 @@ def test_bad_seed_pair_names_the_value_and_the_form(tmp_path, capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert "'1:x'" in err and "SEED:DATA_SEED" in err
+
+
+def test_report_goes_into_the_workspace_unless_an_output_is_asked(tmp_path, capsys):
+    common = ["calibrate", "--no-train", "--skip-long", "--seeds", "7", "--data-dir",
+              str(tmp_path / "ws")]
+    assert main(common) == 1  # nothing trained: checks 'not run'
+    report = tmp_path / "ws" / "reports" / "calibration.md"
+    assert f"wrote {report}" in capsys.readouterr().out
+    assert "--output" not in report.read_text()
+    chosen = tmp_path / "docs" / "calibration.md"
+    main([*common, "--output", str(chosen)])
+    assert f"--output {chosen}" in chosen.read_text()
