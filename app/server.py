@@ -13,6 +13,7 @@ from pathlib import Path
 
 from miscope_core.workspace import Workspace
 from services.jobs import JobStore
+from services.supervisor import JobSupervisor, resume_interrupted_jobs
 
 PAGES = (  # module, path, name, order
     ("app.pages.home", "/", "Overview", 0),
@@ -29,15 +30,19 @@ log = logging.getLogger(__name__)
 
 def background_manager(workspace: Workspace):
     """The embedded job runner: Dash's DiskcacheManager with its cache in the workspace."""
-    import diskcache
     from dash import DiskcacheManager
 
-    workspace.cache_dir.mkdir(parents=True, exist_ok=True)
-    return DiskcacheManager(diskcache.Cache(str(workspace.cache_dir)))
+    from app.components.executor import open_diskcache
+
+    return DiskcacheManager(open_diskcache(workspace.cache_dir))
 
 
-def create_app(data_dir: str | Path | None = None, manager=None):
-    """The Dash app over a workspace (stale running jobs are marked interrupted first)."""
+def create_app(data_dir: str | Path | None = None, manager=None, supervise: bool = True):
+    """The Dash app over a workspace.
+
+    Jobs whose process died are resumed, and (with supervise) a supervisor thread starts
+    queued jobs that no process picked up, e.g. when a browser closed right after a launch.
+    """
     import dash
 
     from app.context import CONFIG_KEY
@@ -45,9 +50,8 @@ def create_app(data_dir: str | Path | None = None, manager=None):
     from app.routes import register_routes
 
     workspace = Workspace.open(data_dir)
-    interrupted = JobStore(workspace.jobs_db).mark_stale_interrupted()
-    if interrupted:
-        log.warning("Marked interrupted (resumable from the Jobs page): %s", interrupted)
+    if supervise:
+        resume_interrupted_jobs(workspace.root)
     app = dash.Dash(
         __name__, use_pages=True, pages_folder="", assets_folder=str(ASSETS),
         suppress_callback_exceptions=True,  # Bootstrap CSS is vendored in assets/ (offline)
@@ -65,6 +69,8 @@ def create_app(data_dir: str | Path | None = None, manager=None):
         if register is not None:
             register(app, str(workspace.root))
     register_routes(app.server, workspace)
+    if supervise:
+        app.server.extensions["miscope_job_supervisor"] = JobSupervisor(workspace.root).start()
     return app
 
 
@@ -122,5 +128,5 @@ def worker(broker: str = "redis://localhost:6379/0", data_dir: str | Path | None
     from dash import CeleryManager
 
     celery_app = Celery(__name__, broker=broker, backend=broker)
-    create_app(data_dir, manager=CeleryManager(celery_app))
+    create_app(data_dir, manager=CeleryManager(celery_app), supervise=False)
     celery_app.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}"])

@@ -191,6 +191,16 @@ class JobStore:
                         "waiting for a job slot", job_id))
         return self.get(job_id)
 
+    def check_startable(self, job_id: str) -> Job:
+        """The job if it exists, is queued and no live process has claimed it; else raise."""
+        with self._connect() as db:
+            job = self._row(db, job_id)
+        if job.status != "queued":
+            raise JobStateError(f"Job {job_id} is {job.status}, not queued; not starting it")
+        if _claimant_alive(job, socket.gethostname(), time.time()):
+            raise JobStateError(f"Job {job_id} is already being started by pid {job.pid}")
+        return job
+
     def waiting_ahead(self, job_id: str) -> int:
         """Queued jobs ahead of this one whose process is alive and waiting for a slot."""
         host, now = socket.gethostname(), time.time()

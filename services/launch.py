@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +13,8 @@ from miscope_core.variants import VariantSpec
 from miscope_core.workspace import Workspace
 from services.jobs import Job, JobStore
 from services.registry import list_checkpoint_epochs, locate_variant
+
+JOB_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")
 
 
 @dataclass(frozen=True)
@@ -100,11 +104,28 @@ def get_job(workspace: Workspace, job_id: str) -> Job:
     return JobStore(workspace.jobs_db).get(job_id)
 
 
+def start_job(workspace: Workspace, job_id: object, reap: bool = False):
+    """Spawn the process of a queued job nobody has claimed; returns the Popen.
+
+    Refuses (KeyError / JobStateError) an id that is malformed, unknown, not queued or
+    already claimed by a live process, so a repeated or forged start never runs a job twice;
+    the job process's own claim settles any remaining race. With reap, a thread waits for
+    the child so it never lingers as a zombie.
+    """
+    from services.runner import spawn_job
+
+    if not isinstance(job_id, str) or not JOB_ID.fullmatch(job_id):
+        raise KeyError(f"No job {job_id!r}: job ids look like 20261202-001500-1a2b3c")
+    JobStore(workspace.jobs_db).check_startable(job_id)
+    process = spawn_job(job_id, workspace.root)
+    if reap:
+        threading.Thread(target=process.wait, name=f"reap-{job_id}", daemon=True).start()
+    return process
+
+
 def _maybe_start(workspace: Workspace, job: Job, start: bool) -> Job:
     if start:
-        from services.runner import spawn_job
-
-        spawn_job(job.id, workspace.root)
+        start_job(workspace, job.id, reap=True)
     return job
 
 
