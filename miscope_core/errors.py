@@ -28,3 +28,30 @@ def unknown_name_error(kind: str, name: str, known: Iterable[str], listing: str 
         hint = " No close match."
     where = f" See {listing}." if listing else ""
     return KeyError(f"Unknown {kind} '{name}'.{hint}{where}")
+
+
+# How the shared context keys read in a sentence ("needs the family's copy positions").
+CONTEXT_PHRASES = {
+    "token_basis": "interpretive token basis",
+    "token_basis_frequency": "basis frequencies",
+    "probe_grid_shape": "probe grid (a, b)",
+    "probe_labels": "probe labels",
+    "probe_train_mask": "train/test split of the probe",
+    "readout_position": "readout position",
+    "n_tokens": "token count",
+    "induction_source_position": "copy positions",
+    "previous_token_position": "previous-token positions",
+    "repeated_half_mask": "repeated-half mask",
+}
+
+
+def missing_context_reason(missing: Iterable[str], family: str = "this family") -> str:
+    """Why something cannot run, in words: "needs the family's copy positions (context key
+    'induction_source_position'), which modulo_addition does not provide"."""
+    missing = list(missing)
+    words = [CONTEXT_PHRASES.get(key, key.replace("_", " ")) for key in missing]
+    phrase = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    keys = ", ".join(f"'{key}'" for key in missing)
+    plural = "s" if len(missing) > 1 else ""
+    return (f"needs the family's {phrase} (context key{plural} {keys}), which {family} "
+            f"does not provide")

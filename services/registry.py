@@ -130,7 +130,7 @@ def analysis_status(paths: VariantPaths, record: dict | None = None,
     manifest = _read_manifest(paths)
     rows = []
     for spec in list_analyzers():
-        reason = spec.not_applicable_reason(family.context_keys(), cfg)
+        reason = spec.not_applicable_reason(family.context_keys(), cfg, family.name)
         entry = manifest.get(spec.name, {})
         if reason:
             status = "not applicable"

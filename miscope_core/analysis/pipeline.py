@@ -115,12 +115,14 @@ class _Pipeline:
         keys = frozenset(self.context)
         for name in with_dependencies(list(names)):
             spec = get_analyzer(name)
-            reason = spec.not_applicable_reason(keys, self.cfg)
+            reason = spec.not_applicable_reason(keys, self.cfg, self.spec.family)
             if reason:
                 self.report.skipped[name] = reason
                 continue
-            if any(dep in self.report.skipped for dep in spec.depends_on):
-                self.report.skipped[name] = f"depends on {list(spec.depends_on)}, not applicable"
+            blocked = [dep for dep in spec.depends_on if dep in self.report.skipped]
+            if blocked:
+                self.report.skipped[name] = (f"needs {blocked[0]}, which is skipped "
+                                             f"({self.report.skipped[blocked[0]]})")
                 continue
             selected.append((spec, spec.resolve_params(params.get(name))))
         return selected

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from miscope_core.errors import unknown_name_error
+from miscope_core.errors import missing_context_reason, unknown_name_error
 from miscope_core.families import ModelConfig
 
 PER_EPOCH = "per_epoch"
@@ -86,11 +86,12 @@ class AnalyzerSpec:
                              sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
-    def not_applicable_reason(self, context_keys: frozenset[str], cfg: ModelConfig) -> str | None:
-        """Why this analyzer cannot run on a variant, or None when it can."""
+    def not_applicable_reason(self, context_keys: frozenset[str], cfg: ModelConfig,
+                              family: str = "this family") -> str | None:
+        """Why this analyzer cannot run on a variant, in words, or None when it can."""
         missing = [key for key in self.context_keys if key not in context_keys]
         if missing:
-            return f"needs family context {missing}, which this family does not provide"
+            return missing_context_reason(missing, family)
         if self.requires_mlp and cfg.attn_only:
             return "needs MLP layers; this model is attention-only"
         return None

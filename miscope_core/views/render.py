@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from miscope_core.errors import missing_context_reason
 from miscope_core.views.registry import (
     METRICS,
     PER_EPOCH,
@@ -37,9 +38,9 @@ def view_availability(source: VariantSource, spec: ViewSpec) -> ViewAvailability
     """Applicability (family context, MLP) first, then whether the artifacts exist."""
     missing_context = [k for k in spec.context_keys if k not in source.context_keys]
     if missing_context:
-        return ViewAvailability(spec.name, False, f"not applicable: needs family context "
-                                f"{missing_context}, which '{source.family_name}' does not "
-                                f"provide", applicable=False)
+        reason = missing_context_reason(missing_context, source.family_name)
+        return ViewAvailability(spec.name, False, f"not applicable: {reason}",
+                                applicable=False)
     if spec.requires_mlp and not source.model.get("d_mlp"):
         return ViewAvailability(spec.name, False, "not applicable: needs MLP layers; this "
                                 "model is attention-only", applicable=False)
@@ -70,7 +71,8 @@ def analyzer_not_applicable(source: VariantSource, spec: ViewSpec) -> str | None
         return None
     for name in spec.requires:
         analyzer = ANALYZERS.get(name)
-        reason = analyzer and analyzer.not_applicable_reason(source.context_keys, config)
+        reason = analyzer and analyzer.not_applicable_reason(source.context_keys, config,
+                                                             source.family_name)
         if reason:
             return f"analyzer '{name}' {reason}"
     return None

@@ -111,7 +111,8 @@ def test_family_without_a_basis_is_told_which_context_is_missing():
                       n_ctx=3, d_mlp=None)
     keys = frozenset({"readout_position", "probe_labels", "probe_train_mask"})
     reason = get_analyzer("weights.basis_spectra").not_applicable_reason(keys, cfg)
-    assert "token_basis" in reason
+    assert reason.startswith("needs the family's interpretive token basis") and \
+        "'token_basis'" in reason
     assert get_analyzer("attention.patterns").not_applicable_reason(keys, cfg) is None
     assert get_analyzer("landscape.flatness").not_applicable_reason(keys, cfg) is None
     assert "MLP" in get_analyzer("neurons.dynamics").not_applicable_reason(keys, cfg)
@@ -139,3 +140,15 @@ def test_rerunning_the_battery_gives_identical_arrays(tiny_variant, tmp_path):
         assert set(again) == set(first), original
         for key in first:
             np.testing.assert_array_equal(again[key], first[key], err_msg=f"{original}:{key}")
+
+
+def test_skips_on_a_family_without_the_context_say_why_in_words(tiny_induction_variant):
+    from miscope_core.analysis.pipeline import _Pipeline
+
+    _, paths = tiny_induction_variant
+    pipeline = _Pipeline(paths, ["weights.basis_spectra", "progress.measures"], {}, "cpu")
+    skipped = pipeline.report.skipped
+    assert skipped["weights.basis_spectra"].startswith(
+        "needs the family's interpretive token basis")
+    assert skipped["weights.basis_spectra"].endswith("which induction does not provide")
+    assert "'probe_grid_shape'" in skipped["progress.measures"]

@@ -161,7 +161,7 @@ def test_available_views_reports_reasons(variant_copy):
     source.__dict__["context_keys"] = frozenset()
     rows = {r.name: r for r in available_views(source)}
     assert not rows["weights.frequency_spectrum.W_E"].applicable
-    assert "not applicable: needs family context" in \
+    assert "not applicable: needs the family's interpretive token basis" in \
         rows["weights.frequency_spectrum.W_E"].reason
 
 
