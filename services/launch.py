@@ -66,8 +66,12 @@ def launch_training(workspace: Workspace, request: TrainingRequest, start: bool 
 
 
 def launch_analysis(workspace: Workspace, variant_id: str, analyzers: list[str] | None = None,
-                    start: bool = True, device: str | None = None) -> Job:
-    """Record an analysis job for a trained variant and, with start, spawn it."""
+                    start: bool = True, device: str | None = None,
+                    analyzer_params: dict[str, dict[str, Any]] | None = None) -> Job:
+    """Record an analysis job for a trained variant and, with start, spawn it.
+
+    analyzer_params: {analyzer: {parameter: value}} overrides of declared defaults.
+    """
     from miscope_core.analysis.registry import get_analyzer
 
     family, paths = locate_variant(workspace, variant_id)
@@ -77,7 +81,7 @@ def launch_analysis(workspace: Workspace, variant_id: str, analyzers: list[str] 
         get_analyzer(name)  # unknown names raise KeyError with close matches
     job = JobStore(workspace.jobs_db).create(
         "analyze", family, variant_id, {"analyzers": list(analyzers) if analyzers else None,
-                                        "device": device})
+                                        "device": device, "analyzer_params": analyzer_params})
     return _maybe_start(workspace, job, start)
 
 

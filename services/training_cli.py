@@ -1,55 +1,48 @@
-"""Terminal front end of training and analysis: progress bars over the core calls."""
+"""Terminal front end of training and analysis: the dashboard's job runner, in the foreground.
+
+`miscope train` and `miscope analyze` write a job record and run it through the same job
+process as the Train and Analyze pages (same thread budget, slot queue and variant lock), so
+the Jobs page lists CLI work too. The command follows the record and prints progress; Ctrl-C
+asks the job to stop at its next epoch or checkpoint (a second Ctrl-C stops waiting); the exit
+code reflects the final status.
+"""
 
 from __future__ import annotations
 
+import signal
+import sys
+import time
+
 from tqdm import tqdm
+
+EXIT_CODES = {"done": 0, "cancelled": 130}  # failed or interrupted: 1
+POLL_S = 0.3
 
 
 def run_training_command(args, params: dict, overrides: dict) -> int:
-    """Resolve the spec, train with a progress bar, optionally analyze."""
-    from miscope_core.families import get_family
-    from miscope_core.training.schedule import resolve_checkpoint_epochs
-    from miscope_core.training.trainer import train_variant
-    from miscope_core.variants import VariantSpec
+    """Validate like the Train page, record a job, run it in the foreground."""
     from miscope_core.workspace import Workspace
+    from services.launch import launch_training, validate_training_request
 
-    family = get_family(args.family)
     if args.epochs is not None:
         overrides["epochs"] = args.epochs
     if args.checkpoints is not None:
         overrides["checkpoints"] = args.checkpoints
-    resolved, config = family.resolve(args.preset, params, overrides)
-    spec = VariantSpec(family.name, resolved, config)
-    resolve_checkpoint_epochs(config.checkpoints, config.epochs,
-                              lambda n: family.default_checkpoints(resolved, n))
+    request = validate_training_request(args.family, args.preset, params, overrides)
     workspace = Workspace.open(args.data_dir)
-    target = workspace.variant_paths(family.name, spec.variant_id).root
-    print(f"Variant {spec.variant_id} -> {target}")
-    with tqdm(total=config.epochs + 1, unit="epoch", dynamic_ncols=True) as bar:
-        def report(progress):
-            bar.n = progress.epoch + 1
-            bar.set_postfix(train_loss=f"{progress.metrics.get('train_loss', float('nan')):.3g}",
-                            test_acc=f"{progress.metrics.get('test_accuracy', float('nan')):.3f}",
-                            refresh=False)
-            bar.refresh() if progress.epoch % 25 == 0 else None
-
-        result = train_variant(spec, workspace, device=args.device, on_progress=report)
-    if result.status == "already_complete":
-        print(f"{spec.variant_id} is already trained to epoch {result.epochs_completed}; "
-              f"pass a larger --epochs to extend it")
-    else:
-        print(f"{result.status}: {spec.variant_id}, {len(result.checkpoint_epochs)} checkpoints")
-    if getattr(args, "analyze", False):
-        return _analyze(result.paths, None, {}, args.device)
-    return 0
+    target = workspace.variant_paths(request.family, request.variant_id).root
+    print(f"Variant {request.variant_id} -> {target}")
+    job = launch_training(workspace, request, start=False,
+                          analyze_after=bool(getattr(args, "analyze", False)), device=args.device)
+    return follow_job(workspace, job.id)
 
 
 def run_analysis_command(args, raw_params: dict) -> int:
-    """Analyze a variant with progress bars."""
+    """Record an analysis job for a variant and run it in the foreground."""
     from miscope_core.workspace import Workspace
+    from services.launch import launch_analysis
 
     workspace = Workspace.open(args.data_dir)
-    paths = workspace.locate(args.variant)
     names = [n.strip() for n in args.analyzers.split(",")] if args.analyzers else None
     params: dict[str, dict] = {}
     for key, value in raw_params.items():
@@ -57,7 +50,9 @@ def run_analysis_command(args, raw_params: dict) -> int:
         if not analyzer:
             raise ValueError(f"--param '{key}' must be ANALYZER.NAME=VALUE")
         params.setdefault(analyzer, {})[name] = _number(value)
-    return _analyze(paths, names, params, args.device)
+    job = launch_analysis(workspace, args.variant, names, start=False, device=args.device,
+                          analyzer_params=params or None)
+    return follow_job(workspace, job.id)
 
 
 def _number(text: str):
@@ -69,26 +64,89 @@ def _number(text: str):
     return text
 
 
-def _analyze(paths, names, params, device) -> int:
-    from miscope_core.analysis.pipeline import run_analysis
+def follow_job(workspace, job_id: str) -> int:
+    """Start a queued job's process and print its progress until it ends; return an exit code."""
+    from services.jobs import JobStore
+    from services.launch import start_job
 
-    bars: dict[str, tqdm] = {}
+    store = JobStore(workspace.jobs_db)
+    print(f"Job {job_id} (listed on the Jobs page; Ctrl-C cancels, keeping every checkpoint)")
+    process = start_job(workspace, job_id)
+    with _CancelOnInterrupt(store, job_id), _JobBar() as bar:
+        while True:
+            job = store.get(job_id)
+            bar.show(job)
+            if not job.active:
+                break
+            if process.poll() is not None:  # gone without closing its record
+                store.mark_stale_interrupted()
+            time.sleep(POLL_S)
+    process.wait()
+    return _summarize(store.get(job_id))
 
-    def report(progress):
-        bar = bars.get(progress.stage)
-        if bar is None:
-            bar = bars[progress.stage] = tqdm(total=progress.total, desc=progress.stage,
-                                              unit="step", dynamic_ncols=True)
-        bar.n = progress.done
-        bar.set_postfix_str(progress.message, refresh=True)
 
-    report_ = run_analysis(paths, names, params, device=device, on_progress=report)
-    for bar in bars.values():
-        bar.close()
-    for name, reason in report_.skipped.items():
-        print(f"skipped {name}: {reason}")
-    for path in report_.recovered:
-        print(f"recomputed damaged artifact {path}")
-    print(f"{report_.status}: {report_.work_done} artifacts written in {report_.seconds:.1f}s "
-          f"({'nothing to do, all fresh' if report_.work_done == 0 else 'incremental'})")
-    return 0
+def _summarize(job) -> int:
+    print(f"{job.status}: {job.variant_id}: {job.message}".rstrip(": "))
+    if job.error:
+        print(job.error.strip(), file=sys.stderr)
+    if job.status in ("cancelled", "interrupted"):
+        print("Resume it from the Jobs page or run the same command again.")
+    return EXIT_CODES.get(job.status, 1)
+
+
+class _JobBar:
+    """A percentage bar over the job record, plus its new log lines as they appear.
+
+    Without a terminal (a log file, CI) it prints a line when the stage or percentage changes.
+    """
+
+    def __enter__(self):
+        self.tty = sys.stderr.isatty()
+        self.bar = tqdm(total=100, dynamic_ncols=True, disable=not self.tty,
+                        bar_format="{percentage:3.0f}%|{bar}| {elapsed} {desc}")
+        self.last_line, self.last_state = None, None
+        return self
+
+    def show(self, job) -> None:
+        lines = job.log.splitlines()
+        # the record keeps a rolling tail, so find where we stopped by content, not by count
+        seen = max((i for i, line in enumerate(lines) if line == self.last_line), default=-1)
+        for line in lines[seen + 1:]:
+            self.bar.write(line, file=sys.stdout)
+        self.last_line = lines[-1] if lines else self.last_line
+        label = job.status_text if job.status == "queued" else (job.stage or job.status)
+        percent = round(100 * (job.progress or 0))
+        if self.tty:
+            self.bar.set_description_str(f"{label} · {job.message}", refresh=False)
+            self.bar.n = percent
+            self.bar.refresh()
+        elif (label, percent) != self.last_state:
+            print(f"{percent:3d}% {label}: {job.message}", flush=True)
+        self.last_state = (label, percent)
+
+    def __exit__(self, *exc):
+        self.bar.close()
+
+
+class _CancelOnInterrupt:
+    """First Ctrl-C: request a cooperative cancel. Second: stop waiting (the job goes on)."""
+
+    def __init__(self, store, job_id: str):
+        self.store, self.job_id, self.pressed = store, job_id, 0
+
+    def __enter__(self):
+        self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, _signum, _frame) -> None:
+        self.pressed += 1
+        if self.pressed > 1:
+            raise KeyboardInterrupt
+        job = self.store.get(self.job_id)
+        if job.active and job.status != "cancelling":
+            self.store.request_cancel(self.job_id)
+        print("\nCancelling at the next epoch or checkpoint (Ctrl-C again to stop waiting; "
+              "the job then finishes cancelling on its own)", file=sys.stderr)
+
+    def __exit__(self, *exc):
+        signal.signal(signal.SIGINT, self.previous)

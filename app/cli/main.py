@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 
 from miscope_core.families import ValidationError
+from services.jobs import JobConflictError
 
 USAGE_ERRORS = (ValidationError, KeyError, ValueError)
 
@@ -64,18 +66,36 @@ def cmd_variants(args) -> int:
 
 
 def cmd_train(args) -> int:
-    """Train (or resume, or extend) a variant."""
+    """Train (or resume, or extend) a variant, as a job in the foreground."""
     from services.training_cli import run_training_command
 
+    _apply_job_slots(args)
     return run_training_command(args, parse_assignments(args.param, "--param"),
                                 parse_assignments(args.set, "--set"))
 
 
 def cmd_analyze(args) -> int:
-    """Run the analysis pipeline over a variant's checkpoints."""
+    """Run the analysis pipeline over a variant's checkpoints, as a job in the foreground."""
     from services.training_cli import run_analysis_command
 
+    _apply_job_slots(args)
     return run_analysis_command(args, parse_assignments(args.param, "--param"))
+
+
+def _add_job_slots(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--job-slots", type=int, default=None, metavar="N",
+                        help="jobs that may compute at once on this machine (default: "
+                             "$MISCOPE_JOB_SLOTS or cores // $MISCOPE_THREADS); the job waits "
+                             "in line for a free slot")
+
+
+def _apply_job_slots(args) -> None:
+    slots = getattr(args, "job_slots", None)
+    if slots is None:
+        return
+    if slots < 1:
+        raise UsageError(f"--job-slots must be a positive integer, got {slots}")
+    os.environ["MISCOPE_JOB_SLOTS"] = str(slots)  # read by the job process it starts
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="training override: lr, weight_decay, betas (a,b), batch_size")
     p.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
     p.add_argument("--analyze", action="store_true", help="run the default battery afterwards")
+    _add_job_slots(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("analyze", parents=[data_dir], help="analyze a variant's checkpoints")
@@ -112,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--param", action="append", metavar="ANALYZER.NAME=VALUE",
                    help="analyzer parameter, e.g. neurons.frequency_specialization.threshold=0.9")
     p.add_argument("--device", default=None)
+    _add_job_slots(p)
     p.set_defaults(func=cmd_analyze)
 
     for module in ("app.cli.export_command", "app.cli.server_commands",
@@ -137,6 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"miscope: error: {message}", file=sys.stderr)
         return 2
+    except JobConflictError as exc:  # not a usage error: the same command works later
+        print(f"miscope: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("miscope: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
