@@ -42,15 +42,19 @@ def connect(path: Path) -> sqlite3.Connection:
     return db
 
 
-def open_job_db(path: Path) -> None:
-    """Create or migrate the DB at `path`; move a damaged one aside and start fresh."""
+def open_job_db(path: Path, check: bool = False) -> None:
+    """Create or migrate the DB at `path`; move a damaged one aside and start fresh.
+
+    A file that is not a database is always caught; `check` also reads every page
+    (`PRAGMA quick_check`), which finds truncation: done at server start, not per request.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        _prepare(path)
+        _prepare(path, check)
     except sqlite3.DatabaseError as exc:
         with _recovery_lock(path):
             try:  # another process may have replaced it while we waited
-                _prepare(path)
+                _prepare(path, check)
                 return
             except sqlite3.DatabaseError:
                 pass
@@ -62,13 +66,13 @@ def open_job_db(path: Path) -> None:
                 exc,
                 aside,
             )
-            _prepare(path)
+            _prepare(path, check)
 
 
-def _prepare(path: Path) -> None:
+def _prepare(path: Path, check: bool) -> None:
     db = connect(path)
     try:
-        if db.execute("PRAGMA quick_check(1)").fetchone()[0] != "ok":
+        if check and db.execute("PRAGMA quick_check(1)").fetchone()[0] != "ok":
             raise sqlite3.DatabaseError("integrity check failed")
         db.execute("PRAGMA journal_mode=WAL")
         db.executescript(SCHEMA)
@@ -80,7 +84,8 @@ def _prepare(path: Path) -> None:
                 except sqlite3.OperationalError as exc:  # a concurrent opener added it first
                     if "duplicate column" not in str(exc):
                         raise
-        db.execute("UPDATE jobs SET queued = created WHERE queued IS NULL")
+        if "queued" not in present:  # rows from before queue order existed
+            db.execute("UPDATE jobs SET queued = created WHERE queued IS NULL")
     finally:
         db.close()
 

@@ -89,9 +89,10 @@ class Job:
 class JobStore:
     """The jobs table of one workspace (`jobs.sqlite`)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, check: bool = False):
+        """Open (creating or migrating) the DB; `check` runs a full integrity check first."""
         self.path = Path(path)
-        open_job_db(self.path)
+        open_job_db(self.path, check)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

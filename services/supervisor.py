@@ -24,7 +24,7 @@ def resume_interrupted_jobs(workspace_root: str | Path) -> list[str]:
     """Mark dead running jobs interrupted, then requeue every interrupted job; return their ids."""
     from miscope_core.workspace import Workspace
 
-    store = JobStore(Workspace.open(workspace_root).jobs_db)
+    store = JobStore(Workspace.open(workspace_root).jobs_db, check=True)  # server start
     store.mark_stale_interrupted()
     resumed = []
     for job in reversed(store.list(limit=1000, status=("interrupted",))):  # oldest first

@@ -10,6 +10,7 @@ from app.components.executor import executor_stores, register_executor
 from app.context import current_workspace
 from services.jobs import JobConflictError, JobStateError
 from services.launch import cancel_job, list_jobs, resume_job
+from services.slots import job_slots, job_threads
 
 
 def layout(job: str | None = None, **_query):
@@ -17,6 +18,7 @@ def layout(job: str | None = None, **_query):
     return html.Div([
         page_header("Jobs", "Training and analysis runs from any tab, the CLI or a previous "
                     "server. Interrupted jobs resume where they stopped."),
+        html.P(_queue_note(), className="small text-muted", id="jobs-queue-note"),
         html.Div(id="jobs-feedback"),
         dbc.Card([dbc.CardHeader("All jobs"), dbc.CardBody(id="jobs-table")], className="mb-3"),
         dbc.Card([dbc.CardHeader(html.Div([
@@ -61,6 +63,15 @@ def register_callbacks(app, data_dir: str) -> None:
         except (JobStateError, JobConflictError, KeyError) as exc:
             return _note(str(exc.args[0] if exc.args else exc), "danger"), no_update
         return _note(f"Resuming {job.id}."), [job.id]
+
+
+def _queue_note() -> str:
+    try:
+        slots, threads = job_slots(), job_threads()
+    except ValueError as exc:  # a bad MISCOPE_JOB_SLOTS / MISCOPE_THREADS: say so, stay up
+        return str(exc)
+    return (f"Up to {slots} job(s) compute at once, {threads} thread(s) each; the others wait "
+            f"in line (MISCOPE_JOB_SLOTS, MISCOPE_THREADS).")
 
 
 def _note(text: str, color: str = "info") -> dbc.Alert:

@@ -207,7 +207,7 @@ def test_damaged_job_db_is_moved_aside_and_replaced(tmp_path, caplog, how):
     sqlite3.connect(path).execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
     _damage(path, how)
     with caplog.at_level(logging.ERROR, logger="services.job_db"):
-        fresh = JobStore(path)
+        fresh = JobStore(path, check=True)  # as the server does at start
     assert fresh.list() == []
     aside = list(tmp_path.glob("jobs.sqlite.corrupt-*"))
     assert [p.name for p in aside if not p.name.endswith(("-wal", "-shm"))]
