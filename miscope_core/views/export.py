@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,15 @@ GIF_FRAME_MS = 600
 
 class ExportError(RuntimeError):
     """An export cannot be produced (missing browser or kaleido, bad format)."""
+
+
+class ExportCancelled(ExportError):
+    """An export was cancelled by its requester (raised from an `on_frame` callback)."""
+
+
+# on_frame(done, total): progress of a GIF, called after each drawn figure and each rendered
+# frame; it may raise ExportCancelled to stop the export between frames.
+FrameCallback = Callable[[int, int], None]
 
 
 def find_chromium() -> str | None:
@@ -122,20 +131,33 @@ def gif_epochs(source: VariantSource, spec: ViewSpec, epochs: Sequence[int] | No
 
 
 def gif_bytes(source: VariantSource, spec: ViewSpec, epochs: Sequence[int],
-              params: Mapping[str, Any]) -> bytes:
-    """An animated GIF: one PNG frame per epoch, axis and colour ranges fixed across frames."""
+              params: Mapping[str, Any], on_frame: FrameCallback | None = None) -> bytes:
+    """An animated GIF: one PNG frame per epoch, axis and colour ranges fixed across frames.
+
+    Progress counts 2 steps per frame (draw the figure, render the PNG); `on_frame` is told
+    after each and may raise ExportCancelled.
+    """
     from PIL import Image
 
     if not spec.uses_epoch:
         raise ValueError(f"View '{spec.name}' does not change with the epoch; export it as "
                          f"png/svg/pdf/html instead of gif")
     check_image_export("gif")
-    figures = fix_axis_ranges([render_for_source(source, spec, e, **params) for e in epochs])
+    tick = on_frame or (lambda done, total: None)
+    total = 2 * len(epochs)
+    figures = []
+    for epoch in epochs:
+        figures.append(render_for_source(source, spec, epoch, **params))
+        tick(len(figures), total)
+    figures = fix_axis_ranges(figures)
     import plotly.io as pio
 
+    frames = []
     with browser_session():
-        frames = [Image.open(io.BytesIO(pio.to_image(f, format="png"))).convert("RGB")
-                  for f in figures]
+        for figure in figures:
+            png = pio.to_image(figure, format="png")
+            frames.append(Image.open(io.BytesIO(png)).convert("RGB"))
+            tick(len(epochs) + len(frames), total)
     buffer = io.BytesIO()
     frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:],
                    duration=GIF_FRAME_MS, loop=0, disposal=1)
@@ -143,14 +165,14 @@ def gif_bytes(source: VariantSource, spec: ViewSpec, epochs: Sequence[int],
 
 
 def export_source_bytes(source: VariantSource, view: str, fmt: str, epoch: int | None = None,
-                        epochs: Sequence[int] | None = None,
+                        epochs: Sequence[int] | None = None, on_frame: FrameCallback | None = None,
                         **params: Any) -> tuple[bytes, str, str]:
     """(file bytes, MIME type, canonical file name) of a view: what a download route serves."""
     fmt = check_format(fmt)
     spec = get_view(view)
     if fmt == "gif":
         chosen = gif_epochs(source, spec, epochs)
-        payload = gif_bytes(source, spec, chosen, params)
+        payload = gif_bytes(source, spec, chosen, params, on_frame)
         name = canonical_export_name(source.variant_id, spec.name, fmt, None, params, chosen)
         return payload, MIME_TYPES[fmt], name
     figure = render_for_source(source, spec, epoch, **params)
