@@ -1,14 +1,159 @@
 /* MIScope Explore page: clientside scrubbing, play, click-to-jump, keyboard, URL state.
  * Each panel's frames (built by services/figures.py) hold, per checkpoint, a list of
- * [path, value] assignments applied as a dash_clientside.Patch: no server round trip. */
+ * [path, value] assignments. Scrubbing applies them straight to each plot with one
+ * Plotly.update (only the traces and layout keys that change; fixed axes are not relaid out),
+ * not through the Graph's figure prop: that path re-diffs the whole figure per panel. When a
+ * panel's figure prop changes (a new build), framesLoaded brings it to the slider's epoch. */
 (function () {
   const state = {index: null, max: 0, epochs: []};
   window.miscopeExplore = state;
 
-  function opsAt(frames, index) {
-    if (!frames || !frames.patches || !frames.index.length) { return null; }
+  function frameAt(frames, index) {
+    if (!frames || !frames.patches || !frames.index || !frames.index.length) { return null; }
     const i = Math.min(Math.max(index, 0), frames.index.length - 1);
-    return frames.patches[frames.index[i]];
+    return frames.index[i];
+  }
+
+  function plotOf(id) {
+    if (!id) { return null; }
+    const holder = document.getElementById(JSON.stringify({index: id.index, type: "panel-graph"}));
+    return holder && (holder.classList.contains("js-plotly-plot") ? holder :
+      holder.querySelector(".js-plotly-plot"));
+  }
+
+  function shownFrame(gd) {
+    // a new figure from the server resets what the plot shows
+    if (gd.__miscopeLayout !== gd.layout) { gd.__miscopeLayout = gd.layout; gd.__miscopeFrame = null; }
+    return gd.__miscopeFrame;
+  }
+
+  function attrString(path) {
+    return path.reduce(function (text, key) {
+      return typeof key === "number" ? text + "[" + key + "]" : (text ? text + "." : "") + key;
+    }, "");
+  }
+
+  function valueAt(object, path) {
+    return path.reduce(function (value, key) { return value === undefined || value === null ?
+      undefined : value[key]; }, object);
+  }
+
+  const SVG = "http://www.w3.org/2000/svg";
+
+  function whenPlotted(id, then, tries) {
+    const gd = plotOf(id);
+    if (gd && gd._fullLayout && gd.on) { then(gd); return; }
+    if ((tries || 0) < 300) { requestAnimationFrame(function () { whenPlotted(id, then, (tries || 0) + 1); }); }
+  }
+
+  function axisOf(layout, ref) {
+    const id = (ref || "x").split(" ")[0];
+    return layout[id.charAt(0) + "axis" + id.slice(1)];
+  }
+
+  function toPixel(axis, value) {
+    return axis._offset + (axis.c2p ? axis.c2p(value) : axis.l2p(value));
+  }
+
+  function overlayOf(gd) {
+    if (gd.__miscopeOverlay && gd.__miscopeOverlay.isConnected) { return gd.__miscopeOverlay; }
+    const svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("class", "epoch-overlay");
+    svg.style.cssText = "position:absolute;left:0;top:0;width:100%;height:100%;" +
+      "pointer-events:none;overflow:visible;z-index:5";
+    if (getComputedStyle(gd).position === "static") { gd.style.position = "relative"; }
+    gd.appendChild(svg);
+    gd.__miscopeOverlay = svg;
+    // zoom, pan, resize or a new figure: put the cursor back where the axes now map it
+    gd.on("plotly_afterplot", function () { drawCursor(gd); });
+    gd.on("plotly_relayout", function () { drawCursor(gd); });
+    return svg;
+  }
+
+  // An across-epochs panel's cursor (its vertical line, its trajectory marker) is an SVG
+  // overlay positioned from the plot's axes: moving it redraws nothing in Plotly.
+  function moveCursor(gd, frames, index) {
+    const frame = frameAt(frames, index === null || index === undefined ? frames.index.length - 1 : index);
+    if (frame === null || !gd._fullLayout) { return; }
+    gd.__miscopeCursor = {frames: frames, frame: frame};
+    frames.patches[frame].forEach(function ([path, value]) {
+      // keep the figure's own record of the cursor true (it is drawn hidden)
+      if (path[0] === "layout" && path[1] === "shapes" && gd.layout.shapes && gd.layout.shapes[path[2]]) {
+        gd.layout.shapes[path[2]][path[3]] = value;
+      }
+    });
+    drawCursor(gd);
+  }
+
+  function drawCursor(gd) {
+    const cursor = gd.__miscopeCursor;
+    const layout = gd._fullLayout;
+    if (!cursor || !layout) { return; }
+    const svg = overlayOf(gd);
+    const ops = cursor.frames.patches[cursor.frame];
+    const overlay = cursor.frames.overlay;
+    const parts = [];
+    overlay.shapes.forEach(function (i) {
+      const shape = (gd.layout.shapes || [])[i];
+      const op = ops.find(function ([path]) { return path[1] === "shapes" && path[2] === i && path[3] === "x0"; });
+      const xaxis = shape && axisOf(layout, shape.xref);
+      if (!op || !xaxis) { return; }
+      const yref = shape.yref || "y";
+      const yaxis = yref === "paper" ? null : axisOf(layout, yref);
+      const top = yaxis ? yaxis._offset : layout._size.t;
+      const bottom = top + (yaxis ? yaxis._length : layout._size.h);
+      const x = toPixel(xaxis, op[1]);
+      const line = shape.line || {};
+      parts.push('<line x1="' + x + '" x2="' + x + '" y1="' + top + '" y2="' + bottom +
+        '" stroke="' + (line.color || "#d62728") + '" stroke-width="' + (line.width || 1.5) +
+        '"' + (line.dash && line.dash !== "solid" ? ' stroke-dasharray="6,4"' : "") + "/>");
+    });
+    if (overlay.point !== null && overlay.point !== undefined) {
+      const trace = gd.data[overlay.point] || {};
+      const at = {};
+      ops.forEach(function ([path, value]) {
+        if (path[0] === "data" && path[1] === overlay.point) { at[path[2]] = value; }
+      });
+      const xaxis = axisOf(layout, trace.xaxis || "x");
+      const yaxis = axisOf(layout, trace.yaxis || "y");
+      if (xaxis && yaxis && at.x && at.y) {
+        const marker = trace.marker || {};
+        const color = (marker.line && marker.line.color) || marker.color || "#d62728";
+        parts.push('<circle cx="' + toPixel(xaxis, at.x[0]) + '" cy="' + toPixel(yaxis, at.y[0]) +
+          '" r="' + ((marker.size || 14) / 2) + '" fill="none" stroke="' + color +
+          '" stroke-width="3"/>');
+      }
+    }
+    svg.setAttribute("data-epoch", cursor.frames.frame_epochs[cursor.frame]);
+    svg.innerHTML = parts.join("");
+  }
+
+  // One Plotly.update per panel: every changed trace attribute (a trace that keeps one gets its
+  // current value) and layout key at once, so each panel redraws once per step.
+  function applyOps(gd, ops) {
+    const traces = {}; const layout = {}; let data = null;
+    ops.forEach(function ([path, value]) {
+      if (path[0] === "data" && path.length === 1) { data = value; }
+      else if (path[0] === "data") {
+        (traces[path[1]] = traces[path[1]] || {})[attrString(path.slice(2))] = [path.slice(2), value];
+      } else if (path[0] === "layout") { layout[attrString(path.slice(1))] = value; }
+    });
+    const Plotly = window.Plotly;
+    if (data !== null) { Plotly.react(gd, data, Object.assign({}, gd.layout)); }
+    const indices = Object.keys(traces).map(Number);
+    const keys = {};
+    indices.forEach(function (i) {
+      Object.entries(traces[i]).forEach(function ([key, [path]]) { keys[key] = path; });
+    });
+    const update = {};
+    Object.entries(keys).forEach(function ([key, path]) {
+      update[key] = indices.map(function (i) {
+        return key in traces[i] ? traces[i][key][1] : valueAt(gd.data[i], path);
+      });
+    });
+    if (indices.length || Object.keys(layout).length) {
+      Plotly.update(gd, update, layout, indices.length ? indices : undefined);
+    }
   }
 
   function hasFigure(figure) {
@@ -36,30 +181,50 @@
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     miscope: {
-      scrub: function (index, framesList, epochs, figures) {
+      scrub: function (index, framesList, epochs) {
         state.index = index; state.epochs = epochs || []; state.max = state.epochs.length - 1;
         state.changedAt = performance.now();
-        const patches = framesList.map(function (frames, i) {
-          const ops = opsAt(frames, index);
-          // a Patch needs the full figure underneath: skip panels still being drawn
-          if (!ops || !ops.length || !hasFigure(figures && figures[i])) {
-            return window.dash_clientside.no_update;
-          }
-          const patch = new window.dash_clientside.Patch();
-          ops.forEach(function ([path, value]) { patch.assign(path, value); });
-          return patch.build();
+        const ids = (window.dash_clientside.callback_context.states_list[0] || []);
+        const plots = framesList.map(function (frames, i) { return plotOf(ids[i] && ids[i].id); });
+        // cursors first (they read the axes), then the redraws of per-epoch panels
+        state.panelMs = {};
+        framesList.forEach(function (frames, i) {
+          const started = performance.now();
+          if (frames && frames.overlay && plots[i]) { moveCursor(plots[i], frames, index); }
+          state.panelMs["c" + i] = performance.now() - started;
         });
+        framesList.forEach(function (frames, i) {
+          const gd = plots[i];
+          const frame = frameAt(frames, index);
+          // a panel still being drawn gets its epoch from framesLoaded
+          if (!gd || !gd._fullLayout || frame === null || frames.overlay ||
+              shownFrame(gd) === frame) { return; }
+          const started = performance.now();
+          applyOps(gd, frames.patches[frame]);
+          gd.__miscopeFrame = frame;
+          state.panelMs[i] = performance.now() - started;
+        });
+        state.appliedAt = performance.now();
         const epoch = state.epochs[index];
-        return [patches, epoch === undefined ? "" : "epoch " + epoch];
+        return epoch === undefined ? "" : "epoch " + epoch;
       },
       framesLoaded: function (frames, index, figure) {
         state.loaded = (state.loaded || 0) + (frames ? 1 : 0);
-        // bring the panel to the slider's epoch (it may have moved while frames loaded) and
-        // to the frames' fixed axis ranges
-        const ops = opsAt(frames, index);
-        if (!ops || !ops.length || !hasFigure(figure)) { return window.dash_clientside.no_update; }
+        if (state.index === null) { state.index = index; }
+        const id = window.dash_clientside.callback_context.triggered_id;
+        if (frames && frames.overlay && id) { whenPlotted(id, function (gd) {
+          moveCursor(gd, frames, state.index);
+        }); }
+        // the server drew the panel at the slider's epoch when asked; bring it to where the
+        // slider is now (it may have moved while the panel was built)
+        const frame = frameAt(frames, index);
+        if (frame === null || frames.overlay || !hasFigure(figure) || !figure.layout.meta ||
+            figure.layout.meta.epoch === frames.frame_epochs[frame]) {
+          return window.dash_clientside.no_update;
+        }
         const patch = new window.dash_clientside.Patch();
-        ops.forEach(function ([path, value]) { patch.assign(path, value); });
+        frames.patches[frame].forEach(function ([path, value]) { patch.assign(path, value); });
+        patch.assign(["layout", "meta", "epoch"], frames.frame_epochs[frame]);
         return patch.build();
       },
       togglePlay: function (clicks, speed, disabled) {

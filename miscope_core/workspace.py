@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from miscope_core.errors import unknown_name_error
@@ -57,19 +59,21 @@ class Workspace:
         check_variant_id(family)
         return VariantPaths(self.results / family / check_variant_id(variant_id))
 
+    @property
+    def index(self) -> WorkspaceIndex:
+        """The variant index of this workspace (shared by every handle on the same root)."""
+        return index_of(self.results)
+
     def list_variants(self, family: str | None = None) -> list[tuple[str, str]]:
         """(family, variant_id) of every variant with a variant.json, sorted."""
-        found = []
-        for variant_json in sorted(self.results.glob("*/*/variant.json")):
-            fam, vid = variant_json.parent.parent.name, variant_json.parent.name
-            if family is None or fam == family:
-                found.append((fam, vid))
-        return found
+        return [(fam, vid) for fam, vid in self.index.variants()
+                if family is None or fam == family]
 
     def locate(self, variant_id: str, family: str | None = None) -> VariantPaths:
         """Find a variant by id (optionally within one family); errors list what exists."""
         check_variant_id(variant_id)
-        matches = [(f, v) for f, v in self.list_variants(family) if v == variant_id]
+        families = self.index.families_of(variant_id)
+        matches = [f for f in families if family is None or f == family]
         if not matches:
             known = [v for _, v in self.list_variants(family)]
             listing = (f"`miscope variants --data-dir {self.root}`" if known else
@@ -78,10 +82,93 @@ class Workspace:
         if len(matches) > 1:
             raise KeyError(
                 f"Variant id '{variant_id}' exists in several families "
-                f"{[f for f, _ in matches]}; pass family=..."
+                f"{matches}; pass family=..."
             )
-        return self.variant_paths(*matches[0])
+        return self.variant_paths(matches[0], variant_id)
 
     def read_variant_record(self, paths: VariantPaths) -> dict:
         """The variant.json record."""
         return read_json(paths.variant_json)
+
+
+# A directory whose mtime is this close to the scan may change again within the same
+# timestamp tick (coarse filesystem clocks): such a scan is not trusted on the next call.
+RACY_NS = 2_000_000_000
+
+
+@dataclass
+class WorkspaceIndex:
+    """Every variant under results/, rescanned only when a directory in it changed.
+
+    Freshness costs one stat per directory (results/, each family, each variant) instead of a
+    glob per lookup: creating, renaming or deleting any entry changes its parent's mtime.
+    """
+
+    results: Path
+    _variants: dict[str, list[str]] = field(default_factory=dict)  # variant id -> families
+    _stamps: dict[Path, int] = field(default_factory=dict)
+    _racy: bool = True
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def variants(self) -> list[tuple[str, str]]:
+        """(family, variant_id) of every variant with a variant.json, sorted."""
+        with self._lock:
+            self._refresh()
+            return sorted((f, v) for v, families in self._variants.items() for f in families)
+
+    def families_of(self, variant_id: str) -> list[str]:
+        """Families holding a variant with this id (a miss rescans once before answering)."""
+        with self._lock:
+            self._refresh()
+            found = self._variants.get(variant_id, [])
+            if not found or not all(self._has_record(f, variant_id) for f in found):
+                self._scan()
+                found = self._variants.get(variant_id, [])
+            return list(found)
+
+    def _has_record(self, family: str, variant_id: str) -> bool:
+        return (self.results / family / variant_id / "variant.json").is_file()
+
+    def _refresh(self) -> None:
+        if self._racy or any(_mtime_ns(path) != stamp for path, stamp in self._stamps.items()):
+            self._scan()
+
+    def _scan(self) -> None:
+        started = time.time_ns()
+        stamps = {self.results: _mtime_ns(self.results)}
+        variants: dict[str, list[str]] = {}
+        for family_dir in _subdirs(self.results):
+            stamps[family_dir] = _mtime_ns(family_dir)
+            for variant_dir in _subdirs(family_dir):
+                stamps[variant_dir] = _mtime_ns(variant_dir)
+                if (variant_dir / "variant.json").is_file():
+                    variants.setdefault(variant_dir.name, []).append(family_dir.name)
+        self._variants, self._stamps = variants, stamps
+        self._racy = any(stamp > started - RACY_NS for stamp in stamps.values())
+
+
+_INDEXES: dict[Path, WorkspaceIndex] = {}  # keyed by results directory: one per workspace
+_INDEXES_LOCK = threading.Lock()
+
+
+def index_of(results: Path) -> WorkspaceIndex:
+    """The process's index of one results/ directory."""
+    with _INDEXES_LOCK:
+        if results not in _INDEXES:
+            _INDEXES[results] = WorkspaceIndex(results)
+        return _INDEXES[results]
+
+
+def _mtime_ns(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return -1
+
+
+def _subdirs(path: Path) -> list[Path]:
+    try:
+        with os.scandir(path) as entries:
+            return sorted(Path(e.path) for e in entries if e.is_dir())
+    except OSError:
+        return []

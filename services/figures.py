@@ -7,9 +7,12 @@ for across-epochs views) that a clientside callback applies as a `dash_clientsid
 
 from __future__ import annotations
 
+import copy
 import json
-import re
+import threading
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
@@ -17,24 +20,75 @@ import numpy as np
 from miscope_core.workspace import Workspace
 from services.view_urls import PanelRequest, format_views_param, parse_views_param
 
-__all__ = ["PanelRequest", "build_panel", "export_panel", "format_views_param", "loss_figure",
-           "parse_views_param", "render_error", "render_panel_figure", "resolve_panel",
-           "variant_token", "view_catalog"]
+__all__ = ["PanelRequest", "build_panel", "export_panel", "figure_at", "format_views_param",
+           "loss_figure", "parse_views_param", "render_error", "render_panel_figure",
+           "resolve_panel", "variant_token", "view_catalog"]
 
 CURSOR = "epoch_cursor"
 PANEL_HEIGHT = 430
 LAYOUT_OWNED_BY_PAGE = ("title", "template", "width", "height", "margin", "meta", "legend",
                         "autosize")
-WHEN = re.compile(r" — (?:cursor at )?epoch \d+( \(nearest checkpoint to \d+\))?")
-_CACHE: OrderedDict[tuple, dict[str, Any]] = OrderedDict()  # keyed by variant state
 CACHE_SIZE = 48
 
 
-def _source(workspace: Workspace, variant_id: str):
-    from miscope_core.variants import check_variant_id
-    from miscope_core.views import VariantSource
+class SingleFlightCache:
+    """A small LRU of built values where concurrent callers of one key wait for one build.
 
-    return VariantSource.open(workspace, check_variant_id(variant_id))
+    Per process and keyed by what the value depends on (workspace, variant, view, parameters
+    and the variant's file stamps), so it never serves a stale panel and never builds one
+    twice: eight clients opening the same page cost one build, not eight.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self._done: OrderedDict[Hashable, Any] = OrderedDict()
+        self._building: dict[Hashable, Future] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """The value for `key`, built by the first caller; others wait for that build."""
+        with self._lock:
+            if key in self._done:
+                self._done.move_to_end(key)
+                return self._done[key]
+            pending = self._building.get(key)
+            if pending is None:
+                pending = self._building[key] = Future()
+                owner = True
+            else:
+                owner = False
+        if not owner:
+            return pending.result()
+        try:
+            value = build()
+        except BaseException as exc:
+            with self._lock:
+                del self._building[key]
+            pending.set_exception(exc)
+            raise
+        with self._lock:
+            self._done[key] = value
+            while len(self._done) > self.size:
+                self._done.popitem(last=False)
+            del self._building[key]
+        pending.set_result(value)
+        return value
+
+    def clear(self) -> None:
+        """Forget every built value (builds in flight still finish for their callers)."""
+        with self._lock:
+            self._done.clear()
+
+
+PANELS = SingleFlightCache(CACHE_SIZE)
+
+
+def _source(workspace: Workspace, variant_id: str):
+    """The variant's shared read handle (reused while its files are unchanged)."""
+    from miscope_core.variants import check_variant_id
+    from miscope_core.views.source import open_source
+
+    return open_source(workspace, check_variant_id(variant_id))
 
 
 def view_catalog(workspace: Workspace, variant_id: str) -> list[dict[str, Any]]:
@@ -83,25 +137,51 @@ def variant_token(workspace: Workspace, variant_id: str) -> str:
     return "-".join(stamps)
 
 
-def build_panel(workspace: Workspace, variant_id: str, panel: PanelRequest,
-                epoch: int | None = None) -> dict[str, Any]:
-    """{'figure', 'frames', 'kind', 'view', 'title', 'params'} of one panel (cached)."""
+def build_panel(workspace: Workspace, variant_id: str, panel: PanelRequest) -> dict[str, Any]:
+    """{'figure', 'frames', 'kind', 'view', 'title', 'params', 'epoch'} of one panel: built once
+    per variant state and shared by every caller (treat it as read-only)."""
     key = (str(workspace.root), variant_id, panel.view,
            json.dumps(panel.params, sort_keys=True), variant_token(workspace, variant_id))
-    if key not in _CACHE:
-        _CACHE[key] = _build_panel(workspace, variant_id, panel)
-        while len(_CACHE) > CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    _CACHE.move_to_end(key)
-    return _CACHE[key]
+    return PANELS.get(key, lambda: _build_panel(workspace, variant_id, panel))
+
+
+def figure_at(panel: dict[str, Any], epoch: int | None) -> dict[str, Any]:
+    """The panel's figure at `epoch` (nearest checkpoint; None: the last) by its own frame, so
+    it also carries the frames' fixed axis ranges; `layout.meta.epoch` says what it shows.
+    The shared build is left untouched (only the containers a frame assigns into are copied)."""
+    frames = panel["frames"]
+    epochs = frames["epochs"]
+    if not epochs:
+        return panel["figure"]
+    wanted = epochs[-1] if epoch is None else epoch
+    index = min(range(len(epochs)), key=lambda i: (abs(epochs[i] - wanted), i))
+    frame = frames["index"][index]
+    figure = panel["figure"]
+    meta = {**(figure["layout"].get("meta") or {}), "epoch": frames["frame_epochs"][frame]}
+    figure = {**figure, "layout": {**figure["layout"], "meta": meta}}
+    for path, value in frames["patches"][frame]:
+        figure = _assign(figure, list(path), value)
+    return figure
+
+
+def _assign(container: Any, path: list, value: Any) -> Any:
+    """A copy of `container` with `value` at `path`, sharing every untouched branch."""
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    copied = copy.copy(container)
+    copied[head] = _assign(container[head], rest, value)
+    return copied
 
 
 def render_panel_figure(workspace: Workspace, variant_id: str, panel: PanelRequest,
                         epoch: int | None = None) -> dict[str, Any]:
-    """One figure of a panel at `epoch` (what a panel shows while its frames load)."""
-    from miscope_core.views import render_view
+    """One figure of a panel at `epoch`, drawn on its own (the reference the frames must
+    reproduce; the page itself uses `figure_at` on the shared build)."""
+    from miscope_core.views import render_for_source
 
-    figure = _figure_json(render_view(workspace, variant_id, panel.view, epoch, **panel.params))
+    source = _source(workspace, variant_id)
+    figure = _figure_json(render_for_source(source, panel.view, epoch, **panel.params))
     _fit_to_panel(figure)
     return figure
 
@@ -115,15 +195,13 @@ def _build_panel(workspace: Workspace, variant_id: str, panel: PanelRequest) -> 
     epochs = source.checkpoint_epochs
     base_figure = render_for_source(source, spec, epochs[-1] if epochs else None, **params)
     base = _figure_json(base_figure)
-    base_epoch = int(base_figure.layout.meta.get("epoch") or (epochs[-1] if epochs else 0)) \
-        if isinstance(base_figure.layout.meta, dict) else (epochs[-1] if epochs else 0)
     if spec.kind == PER_EPOCH:
         frames = _per_epoch_frames(source, spec, params, base, epochs)
     else:
         frames = _cursor_frames(base_figure, base, epochs)
     _fit_to_panel(base)
     return {"figure": base, "frames": frames, "kind": spec.kind, "view": spec.name,
-            "title": spec.title, "params": params, "epoch": base_epoch,
+            "title": spec.title, "params": params, "epoch": base["layout"]["meta"]["epoch"],
             "description": spec.description}
 
 
@@ -137,19 +215,17 @@ def _figure_json(figure: Any) -> dict[str, Any]:
 
 
 def _fit_to_panel(figure: dict[str, Any]) -> None:
+    """Panel size, and a title without the epoch: the page's slider label shows it, and a
+    title that changed every step would redraw the whole panel while scrubbing (exports keep
+    the full title). The parts come from `layout.meta`, set by the catalog."""
     layout = figure.setdefault("layout", {})
     layout.pop("width", None)
-    _drop_epoch_from_title(figure)
+    meta = layout.get("meta") or {}
+    if isinstance(meta, dict) and "what" in meta and isinstance(layout.get("title"), dict):
+        layout["title"]["text"] = f"{meta['what']}<br><sup>{meta['variant']}</sup>"
     layout.update(height=PANEL_HEIGHT, autosize=True,
                   margin={"t": 80, "l": 60, "r": 20, "b": 50})
 
-
-def _drop_epoch_from_title(figure: dict[str, Any]) -> None:
-    """Panels show the epoch in the page's slider label: a title that changed every step would
-    make Plotly redraw the whole panel while scrubbing (exports keep the full title)."""
-    title = figure.get("layout", {}).get("title")
-    if isinstance(title, dict) and isinstance(title.get("text"), str):
-        title["text"] = WHEN.sub("", title["text"], count=1)
 
 def _per_epoch_frames(source, spec, params, base, epochs) -> dict[str, Any]:
     """Per checkpoint, the trace data (and the axis/colour ranges, fixed over all frames)."""
@@ -161,10 +237,15 @@ def _per_epoch_frames(source, spec, params, base, epochs) -> dict[str, Any]:
     figures = [spec.renderer(spec.loader(source, epoch, **params)) for epoch in own]
     raws = [_figure_json(f) for f in fix_axis_ranges(figures)]  # steady axes while scrubbing
     varying = _varying_paths(base, raws)
+    constant = [path for path in varying if path != ("data",) and
+                all(_lookup(raw, path) == _lookup(raws[0], path) for raw in raws)]
+    for path in constant:  # e.g. the fixed axis ranges: set once, never re-laid out per step
+        _set(base, path, _lookup(raws[0], path))
+    varying = [path for path in varying if path not in constant]
     patches = [[[path, _lookup(raw, path)] for path in varying] for raw in raws]
     index_of = {epoch: i for i, epoch in enumerate(own)}
     return {"epochs": epochs, "index": [index_of[nearest(own, e)] for e in epochs],
-            "patches": patches}
+            "frame_epochs": list(own), "patches": patches}
 
 
 def _varying_paths(base: dict[str, Any], raws: list[dict[str, Any]]) -> list[tuple]:
@@ -191,6 +272,13 @@ def _lookup(figure: dict[str, Any], path: tuple) -> Any:
     return value
 
 
+def _set(figure: dict[str, Any], path: tuple, value: Any) -> None:
+    target = figure
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+
+
 def _cursor_frames(figure: Any, base: dict[str, Any], epochs: list[int]) -> dict[str, Any]:
     shapes = [i for i, s in enumerate(base["layout"].get("shapes", [])) if s.get("name") == CURSOR]
     for i in shapes:
@@ -205,7 +293,15 @@ def _cursor_frames(figure: Any, base: dict[str, Any], epochs: list[int]) -> dict
         if cursor and carrier is not None:
             ops += _cursor_point_ops(figure, cursor[0], carrier, epoch)
         patches.append(ops)
-    return {"epochs": epochs, "index": list(range(len(epochs))), "patches": patches}
+    for i in shapes:  # drawn by the page as an overlay that moves without a Plotly redraw
+        base["layout"]["shapes"][i]["visible"] = False
+    overlay_point = bool(cursor) and carrier is not None and \
+        getattr(figure.data[cursor[0]], "z", None) is None
+    if overlay_point:
+        base["data"][cursor[0]]["visible"] = False
+    return {"epochs": epochs, "index": list(range(len(epochs))), "frame_epochs": list(epochs),
+            "patches": patches, "overlay": {"shapes": shapes,
+                                            "point": cursor[0] if overlay_point else None}}
 
 
 def _freeze_x_range(figure: Any, base: dict[str, Any], xref: str, epochs: list[int]) -> None:
@@ -282,9 +378,8 @@ def loss_figure(workspace: Workspace, variant_id: str) -> dict[str, Any] | None:
         figure = json.loads(render_view(workspace, variant_id, "training.loss_curves").to_json())
     except (KeyError, LookupError, FileNotFoundError, ValueError):
         return None
-    layout = figure.setdefault("layout", {})
-    layout.pop("width", None)
-    _drop_epoch_from_title(figure)  # while training, the cursor has nothing to point at
+    _fit_to_panel(figure)  # while training, the cursor has nothing to point at
+    layout = figure["layout"]
     layout["shapes"] = [s for s in layout.get("shapes", []) if s.get("name") != CURSOR]
-    layout.update(height=320, autosize=True, margin={"t": 70, "l": 60, "r": 20, "b": 45})
+    layout.update(height=320, margin={"t": 70, "l": 60, "r": 20, "b": 45})
     return figure

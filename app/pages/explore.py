@@ -16,9 +16,9 @@ from app.context import current_workspace
 from services.figures import (
     PanelRequest,
     build_panel,
+    figure_at,
     parse_views_param,
     render_error,
-    render_panel_figure,
     resolve_panel,
     variant_token,
     view_catalog,
@@ -95,7 +95,7 @@ def requested_panels(workspace, variant, views, catalog) -> tuple[list[PanelRequ
         try:
             resolved = resolve_panel(workspace, variant, panel)
         except (KeyError, ValueError, TypeError) as exc:
-            message = str(exc.args[0] if exc.args else exc).split(" Views: ")[0]
+            message = str(exc.args[0] if exc.args else exc)
             problems.append(f"{message} (ignored; pick views from 'Add a view…')")
             continue
         if resolved.view not in available:
@@ -164,32 +164,23 @@ def register_callbacks(app, data_dir: str) -> None:
     clientside(app)
 
     @app.callback(Output({"type": "panel-graph", "index": MATCH}, "figure"),
+                  Output({"type": "panel-frames", "index": MATCH}, "data"),
                   Output({"type": "panel-error", "index": MATCH}, "children"),
                   Input({"type": "panel-spec", "index": MATCH}, "data"),
                   Input("explore-refresh", "data"),
                   State("explore-variant", "data"), State("explore-slider", "value"),
                   State("explore-epochs", "data"))
     def show(spec, _refresh, variant, index, epochs):
-        try:
-            figure = render_panel_figure(current_workspace(), variant,
-                                         PanelRequest(spec["view"], spec.get("params") or {}),
-                                         epochs[index] if epochs else None)
-        except Exception as exc:  # a failing view shows its message; the page stays alive
-            message = f"{type(exc).__name__}: {exc.args[0] if exc.args else exc}"
-            return render_error(message), dbc.Alert(message, color="danger",
-                                                    className="py-1 small mb-1")
-        return figure, None
-
-    @app.callback(Output({"type": "panel-frames", "index": MATCH}, "data"),
-                  Input({"type": "panel-spec", "index": MATCH}, "data"),
-                  Input("explore-refresh", "data"), State("explore-variant", "data"))
-    def preload(spec, _refresh, variant):
+        """The panel at the slider's epoch and its frames, from one shared build."""
         try:
             panel = build_panel(current_workspace(), variant,
                                 PanelRequest(spec["view"], spec.get("params") or {}))
-        except Exception:  # show() reports the error in the panel
-            return None
-        return {**panel["frames"], "kind": panel["kind"], "view": panel["view"]}
+        except Exception as exc:  # a failing view shows its message; the page stays alive
+            message = f"{type(exc).__name__}: {exc.args[0] if exc.args else exc}"
+            return render_error(message), None, dbc.Alert(message, color="danger",
+                                                          className="py-1 small mb-1")
+        figure = figure_at(panel, epochs[index] if epochs and index is not None else None)
+        return figure, {**panel["frames"], "kind": panel["kind"], "view": panel["view"]}, None
 
     @app.callback(Output({"type": "panel-spec", "index": MATCH}, "data"),
                   Output({"type": "panel-error", "index": MATCH}, "children",
@@ -252,11 +243,9 @@ def clientside(app) -> None:
     """Register the clientside callbacks of assets/explore.js."""
     app.clientside_callback(
         ClientsideFunction("miscope", "scrub"),
-        Output({"type": "panel-graph", "index": ALL}, "figure", allow_duplicate=True),
         Output("explore-epoch-label", "children"),
         Input("explore-slider", "value"), State({"type": "panel-frames", "index": ALL}, "data"),
-        State("explore-epochs", "data"), State({"type": "panel-graph", "index": ALL}, "figure"),
-        prevent_initial_call=True)
+        State("explore-epochs", "data"), prevent_initial_call=True)
     app.clientside_callback(
         ClientsideFunction("miscope", "framesLoaded"),
         Output({"type": "panel-graph", "index": MATCH}, "figure", allow_duplicate=True),

@@ -150,7 +150,7 @@ def render_for_source(source: VariantSource, view: str | ViewSpec, epoch: int | 
     chosen, when = resolve_epoch(source, spec, epoch)
     data = spec.loader(source, chosen, **resolved)
     figure = spec.renderer(data)
-    return finish_figure(figure, spec, data, when, source.variant_id)
+    return finish_figure(figure, spec, data, when, source.variant_id, epoch=chosen)
 
 
 def render_view(workspace: Workspace | str | Path | None, variant_id: str, view_name: str,

@@ -27,17 +27,22 @@ TEMPLATE = {"layout": {
 
 
 def finish_figure(figure: go.Figure, spec: Any, data: dict[str, Any], when: str,
-                  variant_id: str) -> go.Figure:
-    """Title 'what — when' with the variant as subtitle, common template and size."""
-    detail = data.get("title_detail", "")
-    title = f"{spec.title}{detail} — {when}"
+                  variant_id: str, epoch: int | None = None) -> go.Figure:
+    """Title 'what — when' with the variant as subtitle, common template and size.
+
+    `layout.meta` carries the parts (view, epoch, variant, what, when), so a dashboard can
+    title a panel without the epoch and read the epoch without parsing the title."""
+    what = f"{spec.title}{data.get('title_detail', '')}"
+    epoch = data.get("epoch", epoch)
     figure.update_layout(
-        title={"text": f"{title}<br><sup>{variant_id}</sup>", "x": 0.02, "xanchor": "left"},
+        title={"text": f"{what} — {when}<br><sup>{variant_id}</sup>", "x": 0.02,
+               "xanchor": "left"},
         template=TEMPLATE,
         width=figure.layout.width or data.get("width", WIDTH),
         height=figure.layout.height or data.get("height", HEIGHT),
         margin={"t": 100, "l": 70, "r": 30, "b": 60},
-        meta={"view": spec.name, "epoch": data.get("epoch"), "variant": variant_id},
+        meta={"view": spec.name, "epoch": None if epoch is None else int(epoch),
+              "variant": variant_id, "what": what, "when": when},
     )
     format_axis_numbers(figure)
     if figure.layout.legend.orientation is None:
