@@ -215,16 +215,32 @@ def _figure_json(figure: Any) -> dict[str, Any]:
 
 
 def _fit_to_panel(figure: dict[str, Any]) -> None:
-    """Panel size, and a title without the epoch: the page's slider label shows it, and a
-    title that changed every step would redraw the whole panel while scrubbing (exports keep
-    the full title). The parts come from `layout.meta`, set by the catalog."""
+    """Panel size, and one title per panel: the card header names the view and the page names
+    the variant and the epoch, so the figure keeps only what the view measured (the title's
+    detail, e.g. "(layer 0)"), in small type. A title that changed every step would redraw the
+    whole panel while scrubbing (exports keep the full title). The parts come from
+    `layout.meta`, set by the catalog."""
     layout = figure.setdefault("layout", {})
     layout.pop("width", None)
     meta = layout.get("meta") or {}
-    if isinstance(meta, dict) and "what" in meta and isinstance(layout.get("title"), dict):
-        layout["title"]["text"] = f"{meta['what']}<br><sup>{meta['variant']}</sup>"
+    detail = _title_detail(meta) if isinstance(meta, dict) else ""
+    if isinstance(meta, dict) and "what" in meta:
+        layout["title"] = {"text": detail, "font": {"size": 12, "color": "#6c757d"},
+                           "x": 0.01, "xanchor": "left"} if detail else None
     layout.update(height=PANEL_HEIGHT, autosize=True,
-                  margin={"t": 80, "l": 60, "r": 20, "b": 50})
+                  margin={"t": 76 if detail else 56, "l": 60, "r": 20, "b": 50})
+
+
+def _title_detail(meta: dict[str, Any]) -> str:
+    """What a figure's title adds to its view's title: 'Title (layer 0)' -> '(layer 0)'."""
+    from miscope_core.views import get_view
+
+    what = str(meta.get("what", ""))
+    try:
+        view_title = get_view(str(meta.get("view", ""))).title
+    except KeyError:
+        return what
+    return what[len(view_title):].strip() if what.startswith(view_title) else what
 
 
 def _per_epoch_frames(source, spec, params, base, epochs) -> dict[str, Any]:

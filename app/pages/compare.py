@@ -62,7 +62,11 @@ def table_card(rows, chosen) -> dbc.Card:
         columns=[{"name": c.replace("_", " "), "id": c} for c in [*columns[:1], *params,
                                                                    *columns[1:]]],
         sort_action="native", filter_action="native", page_size=12,
-        style_table={"overflowX": "auto"}, style_cell={"fontSize": 13, "padding": "4px 8px"},
+        # Long cells (a 29-frequency list) wrap inside a bounded width instead of widening the
+        # table until the other columns leave the screen.
+        style_table={"overflowX": "auto"},
+        style_cell={"fontSize": 13, "padding": "4px 8px", "whiteSpace": "normal",
+                    "height": "auto", "maxWidth": "16rem", "overflowWrap": "anywhere"},
         style_header={"fontWeight": "600"})
     return dbc.Card(dbc.CardBody([
         html.Div([html.H5("Variants", className="mb-0 me-3"),
