@@ -397,5 +397,8 @@ def loss_figure(workspace: Workspace, variant_id: str) -> dict[str, Any] | None:
     _fit_to_panel(figure)  # while training, the cursor has nothing to point at
     layout = figure["layout"]
     layout["shapes"] = [s for s in layout.get("shapes", []) if s.get("name") != CURSOR]
+    meta = layout.get("meta") or {}
+    layout["title"] = {"text": f"{meta.get('what', '')}<br><sup>{variant_id}</sup>",
+                       "x": 0.02, "xanchor": "left"}  # the Progress card has no view title
     layout.update(height=320, margin={"t": 70, "l": 60, "r": 20, "b": 45})
     return figure
