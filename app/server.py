@@ -45,9 +45,10 @@ def create_app(data_dir: str | Path | None = None, manager=None, supervise: bool
     """
     import dash
 
+    from app.components.common import contained_layout
     from app.context import CONFIG_KEY
-    from app.shell import shell_layout
     from app.routes import register_routes
+    from app.shell import shell_layout
 
     workspace = Workspace.open(data_dir)
     if supervise:
@@ -62,7 +63,7 @@ def create_app(data_dir: str | Path | None = None, manager=None, supervise: bool
     for module_name, path, name, order in PAGES:
         module = importlib.import_module(module_name)
         dash.register_page(module_name, path=path, name=name, order=order,
-                           title=f"MIScope · {name}", layout=module.layout)
+                           title=f"MIScope · {name}", layout=contained_layout(module.layout, name))
     app.layout = shell_layout()
     for module_name, *_ in PAGES:
         register = getattr(importlib.import_module(module_name), "register_callbacks", None)

@@ -16,9 +16,10 @@ from miscope_core.workspace import Workspace
 from services.jobs import JobStore
 
 # "partial": some default analyzers never ran; "stale": an analyzer's version or parameters
-# changed, or checkpoints arrived after it ran (a stale one outranks a missing one).
+# changed, or checkpoints arrived after it ran (a stale one outranks a missing one);
+# "damaged": variant.json, metrics.npz or the artifact manifest is damaged (named in detail).
 VARIANT_STATES = ("untrained", "training", "trained", "analyzing", "analyzed", "partial",
-                  "stale")
+                  "stale", "damaged")
 
 
 def describe_families() -> list[dict[str, Any]]:
@@ -37,9 +38,12 @@ def list_checkpoint_epochs(paths: VariantPaths) -> list[int]:
 
 
 def read_metrics(paths: VariantPaths) -> dict[str, np.ndarray]:
-    """Per-epoch metrics saved so far ({} before the first save or while unreadable)."""
+    """Per-epoch metrics saved so far ({} before the first save, or when damaged beyond a
+    rebuild from the resume state)."""
+    from miscope_core.training.metrics_file import read_metrics as read_or_rebuild
+
     try:
-        return load_npz(paths.metrics) if Path(paths.metrics).exists() else {}
+        return read_or_rebuild(paths)
     except CorruptFileError:
         return {}
 
@@ -58,6 +62,7 @@ class VariantState:
     checkpoints: list[int] = field(default_factory=list)
     missing_analyzers: list[str] = field(default_factory=list)
     job_id: str | None = None
+    damaged_files: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
@@ -74,18 +79,56 @@ def locate_variant(workspace: Workspace, variant_id: str) -> tuple[str, VariantP
 def variant_state(workspace: Workspace, family: str, variant_id: str,
                   store: JobStore | None = None) -> VariantState:
     """The state of one variant: untrained, training, trained, analyzing, analyzed, partial
-    (default analyzers never run) or stale (artifacts out of date)."""
+    (default analyzers never run), stale (artifacts out of date) or damaged (a file named in
+    the detail cannot be read)."""
     paths = workspace.variant_paths(family, variant_id)
-    record = read_json(paths.variant_json) if paths.variant_json.exists() else {}
     checkpoints = list_checkpoint_epochs(paths)
     store = store or JobStore(workspace.jobs_db)
     job = store.active_for(variant_id)
+    try:
+        record = _read_record(paths)
+    except CorruptFileError as exc:
+        return VariantState(family, variant_id, "damaged", str(exc), {}, 0, 0, checkpoints,
+                            job_id=job.id if job else None, damaged_files=[str(exc.path)])
     epochs = int(record.get("training", {}).get("epochs", 0))
     done = int(record.get("epochs_completed", 0))
     pending = pending_analyzers(paths, record, checkpoints) if checkpoints else {}
-    state, detail = _classify(record, checkpoints, pending, job, paths)
+    damage = _damage(paths)
+    if damage:
+        state, detail = "damaged", " ".join(str(exc) for exc in damage)
+    else:
+        state, detail = _classify(record, checkpoints, pending, job, paths)
     return VariantState(family, variant_id, state, detail, dict(record.get("params", {})),
-                        epochs, done, checkpoints, list(pending), job.id if job else None)
+                        epochs, done, checkpoints, list(pending), job.id if job else None,
+                        [str(exc.path) for exc in damage])
+
+
+def _read_record(paths: VariantPaths) -> dict[str, Any]:
+    if not paths.variant_json.exists():
+        return {}
+    record = read_json(paths.variant_json, expect=dict)
+    for key in ("params", "training"):
+        if not isinstance(record.get(key, {}), dict):
+            raise CorruptFileError(paths.variant_json, f"'{key}' is not a table")
+    return record
+
+
+def _damage(paths: VariantPaths) -> list[CorruptFileError]:
+    """Damage in the files the dashboard reads besides variant.json (metrics, manifest)."""
+    from miscope_core.analysis.artifacts import ArtifactStore
+
+    found = []
+    if Path(paths.metrics).exists():
+        try:
+            load_npz(paths.metrics)
+        except CorruptFileError as exc:
+            found.append(exc)
+    store = ArtifactStore(paths.artifacts)
+    if store.manifest_path.exists():
+        store.read_manifest()
+        if store.manifest_damage is not None:
+            found.append(store.manifest_damage)
+    return found
 
 
 def _classify(record, checkpoints, pending: dict[str, str], job, paths) -> tuple[str, str]:
@@ -123,7 +166,7 @@ def analysis_status(paths: VariantPaths, record: dict | None = None,
     """Per analyzer: complete, missing, stale or not applicable, with a short reason."""
     from miscope_core.analysis.registry import CROSS_EPOCH, list_analyzers
 
-    record = record if record is not None else read_json(paths.variant_json)
+    record = record if record is not None else _read_record(paths)
     checkpoints = checkpoints if checkpoints is not None else list_checkpoint_epochs(paths)
     family = get_family(record["family"])
     cfg = family.model_config(record["params"])
@@ -161,11 +204,10 @@ def pending_analyzers(paths: VariantPaths, record: dict,
 
 
 def _read_manifest(paths: VariantPaths) -> dict[str, Any]:
-    path = Path(paths.artifacts) / "manifest.json"
-    try:
-        return read_json(path).get("analyzers", {}) if path.exists() else {}
-    except CorruptFileError:
-        return {}
+    """The manifest's analyzer table (a damaged one falls back to its previous copy)."""
+    from miscope_core.analysis.artifacts import ArtifactStore
+
+    return ArtifactStore(paths.artifacts).read_manifest()["analyzers"]
 
 
 def list_variant_states(workspace: Workspace, family: str | None = None) -> list[VariantState]:

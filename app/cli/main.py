@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from miscope_core.families import ValidationError
+from miscope_core.io import CorruptFileError
 from services.jobs import JobConflictError
 
 USAGE_ERRORS = (ValidationError, KeyError, ValueError)
@@ -55,9 +56,14 @@ def cmd_variants(args) -> int:
     workspace = Workspace.open(args.data_dir)
     rows = []
     for family, variant_id in workspace.list_variants(args.family):
-        record = workspace.read_variant_record(workspace.variant_paths(family, variant_id))
+        try:
+            record = workspace.read_variant_record(workspace.variant_paths(family, variant_id))
+            epochs = record["training"]["epochs"]
+        except (CorruptFileError, KeyError, TypeError) as exc:  # one damaged variant: say so
+            rows.append((family, variant_id, "damaged", str(exc)))
+            continue
         rows.append((family, variant_id, record.get("status", "?"),
-                     f"{record.get('epochs_completed', 0)}/{record['training']['epochs']}"))
+                     f"{record.get('epochs_completed', 0)}/{epochs}"))
     if not rows:
         print(f"No variants in {workspace.root}; train one with `miscope train modulo_addition`")
     for row in rows:
@@ -155,6 +161,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"miscope: error: {exc}", file=sys.stderr)
         return 2
+    except CorruptFileError as exc:  # names the file and what to do; no traceback
+        print(f"miscope: error: {exc}", file=sys.stderr)
+        return 1
     except USAGE_ERRORS as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"miscope: error: {message}", file=sys.stderr)

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import html
 
+from services.registry import CorruptFileError
+
+log = logging.getLogger(__name__)
+
 STATE_COLORS = {"untrained": "secondary", "training": "primary", "trained": "info",
                 "analyzing": "primary", "analyzed": "success", "partial": "light",
-                "stale": "warning"}
+                "stale": "warning", "damaged": "danger"}
 JOB_COLORS = {"queued": "secondary", "running": "primary", "cancelling": "warning",
               "cancelled": "dark", "done": "success", "failed": "danger",
               "interrupted": "warning"}
@@ -39,6 +47,24 @@ def error_alert(message: str, title: str = "Cannot show this page") -> dbc.Alert
     """A readable error (never a traceback)."""
     return dbc.Alert([html.H5(title, className="alert-heading"), html.P(message, className="mb-0")],
                      color="danger", className="error-alert")
+
+
+def contained_layout(layout: Callable[..., Any], page: str) -> Callable[..., Any]:
+    """`layout` that shows an error alert instead of failing (a damaged file in one variant
+    must not take a page down); the alert names the file, the log keeps the traceback."""
+
+    @functools.wraps(layout)
+    def safe_layout(*args, **kwargs):
+        try:
+            return layout(*args, **kwargs)
+        except CorruptFileError as exc:
+            log.warning("%s page: %s", page, exc)
+            return error_alert(str(exc), "A file of this variant is damaged")
+        except Exception as exc:  # the page stays up; the traceback goes to the log
+            log.exception("%s page failed", page)
+            return error_alert(f"{type(exc).__name__}: {exc}", f"Cannot show the {page} page")
+
+    return safe_layout
 
 
 def format_duration(seconds: float | None) -> str:

@@ -25,12 +25,16 @@ def read_metrics(paths, repair: bool = False) -> dict[str, np.ndarray]:
     except CorruptFileError as damage:
         rebuilt = metrics_from_resume(paths)
         if rebuilt is None:
-            raise CorruptFileError(path, damage.reason, "no intact resume state to rebuild it "
-                                   "from: train the variant again to rewrite it") from damage
+            raise CorruptFileError(
+                path,
+                damage.reason,
+                "no intact resume state to rebuild it from: train the variant again to rewrite it",
+            ) from damage
         if repair:
             save_npz_atomic(path, rebuilt)
-            log.warning("%s; rebuilt it from the resume state (%d epochs)", damage,
-                        len(rebuilt["epoch"]))
+            log.warning(
+                "%s; rebuilt it from the resume state (%d epochs)", damage, len(rebuilt["epoch"])
+            )
         return rebuilt
 
 
@@ -45,8 +49,9 @@ def metrics_from_resume(paths) -> dict[str, np.ndarray] | None:
             tensors = load_numpy(payload)
         except (OSError, CorruptFileError, ValueError):
             continue
-        metrics = {k.removeprefix("metrics."): v for k, v in tensors.items()
-                   if k.startswith("metrics.")}
+        metrics = {
+            k.removeprefix("metrics."): v for k, v in tensors.items() if k.startswith("metrics.")
+        }
         if not metrics:
             continue
         epoch = int(meta.get("epoch", 0))
