@@ -14,6 +14,7 @@ import time
 import traceback
 from pathlib import Path
 
+from miscope_core.io import CorruptFileError
 from miscope_core.locking import VariantBusyError, variant_write_lock
 from miscope_core.workspace import Workspace
 from services.jobs import Job, JobStateError, JobStore
@@ -85,7 +86,7 @@ def _apply_thread_budget() -> None:
 
 
 def _describe_failure(exc: BaseException) -> str:
-    if isinstance(exc, VariantBusyError):
+    if isinstance(exc, VariantBusyError | CorruptFileError):  # the message says it all
         return str(exc)
     return f"{type(exc).__name__}: {exc}\n" + traceback.format_exc(limit=6)[-1500:]
 

@@ -76,6 +76,7 @@ class Case:
     base: Path
     app: object | None
     damage: str
+    cli: bool = False  # also run the `miscope` command (a job process: slow)
 
     @property
     def workspace(self):
@@ -123,8 +124,19 @@ def run_cli(*argv: str) -> tuple[int, str]:
     return code, err.getvalue()
 
 
-def assert_cli_names(case: Case, path: Path, *argv: str) -> None:
-    """The CLI command fails with exit 1 and one line naming the file: no traceback."""
+def assert_analyze_names(case: Case, path: Path, *argv: str) -> None:
+    """Analysis fails with the CorruptFileError naming `path`; with `case.cli`, the
+    `miscope` command also exits 1 with that line and no traceback."""
+    from miscope_core.io import CorruptFileError
+
+    try:
+        analyze(case, ["parameters.snapshot"])
+    except CorruptFileError as exc:
+        assert_names(exc, path)
+    else:
+        raise AssertionError(f"analysis ran despite the damaged {path}")
+    if not case.cli:
+        return
     code, err = run_cli(*argv, "--data-dir", str(case.root))
     assert code == 1, (code, err)
     assert "Traceback" not in err, err
@@ -221,9 +233,11 @@ def case_checkpoint(case: Case) -> str:
         assert_names(exc, path)
     else:
         raise AssertionError(f"{path} loaded despite the damage")
-    assert_cli_names(case, path, "analyze", case.variant_id, "--analyzers", "parameters.snapshot")
+    assert_analyze_names(
+        case, path, "analyze", case.variant_id, "--analyzers", "parameters.snapshot"
+    )
     assert_pages_alive(case)
-    return "named; `miscope analyze` exits 1 without traceback; pages alive"
+    return "named on load and by analyze (CLI: exit 1, no traceback); pages alive"
 
 
 def case_resume(case: Case) -> str:
@@ -335,10 +349,10 @@ def case_variant_json(case: Case) -> str:
     damage_file(path, case.damage)
     assert_listed_damaged(case, path)
     assert_pages_alive(case, named=path)
-    assert_cli_names(case, path, "analyze", case.variant_id)
+    assert_analyze_names(case, path, "analyze", case.variant_id)
     code, err = run_cli("variants", "--data-dir", str(case.root))
     assert code == 0 and "Traceback" not in err, err
-    return "registry: damaged (named); pages alive; CLI exits 1 naming it"
+    return "registry: damaged (named); pages alive; analyze names it (CLI: exit 1)"
 
 
 KINDS: dict[str, Callable[[Case], str]] = {
@@ -359,7 +373,11 @@ KINDS: dict[str, Callable[[Case], str]] = {
 }
 
 
-def run_case(base: Path, work: Path, kind: str, damage: str, app=None) -> str:
-    """Copy the base workspace to `work`, damage one `kind` of file, check the outcome."""
+def run_case(base: Path, work: Path, kind: str, damage: str, app=None, cli=False) -> str:
+    """Copy the base workspace to `work`, damage one `kind` of file, check the outcome
+    (the copy is removed afterwards)."""
     shutil.copytree(base, work)
-    return KINDS[kind](Case(Path(work), Path(base), app, damage))
+    try:
+        return KINDS[kind](Case(Path(work), Path(base), app, damage, cli))
+    finally:  # a copy is ~15 MB; forty of them would fill a small /tmp
+        shutil.rmtree(work, ignore_errors=True)

@@ -32,6 +32,13 @@ def test_damaged_file_has_its_required_outcome(kind, damage, base_workspace, das
     assert outcome
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["checkpoint", "variant.json"])
+def test_cli_names_the_damaged_file_without_traceback(kind, base_workspace, tmp_path):
+    """`miscope analyze` runs a job process; its failure reaches the terminal as one line."""
+    assert run_case(base_workspace, tmp_path / "workspace", kind, "truncated", cli=True)
+
+
 def test_stale_temps_of_a_dead_writer_are_removed(tmp_path):
     import os
     import subprocess
