@@ -57,7 +57,32 @@ def format_axis_numbers(figure: go.Figure) -> go.Figure:
     for update_axes in (figure.for_each_xaxis, figure.for_each_yaxis):
         update_axes(lambda axis: axis.update(
             exponentformat=axis.exponentformat or ("power" if axis.type == "log" else "none")))
+    for axis in (*figure.select_xaxes(), *figure.select_yaxes()):
+        if axis.type == "log" and axis.dtick is None and log_decades(figure, axis) >= 2:
+            # one label per decade: Plotly's automatic "2 5 10⁻¹ 2 5 1 …" clutters the axis
+            axis.update(dtick=1)
     return figure
+
+
+def log_decades(figure: go.Figure, axis: Any) -> float:
+    """How many decades a log axis spans (its set range, else the positive data on it)."""
+    if axis.range is not None and None not in axis.range:
+        return abs(float(axis.range[1]) - float(axis.range[0]))
+    letter = axis.plotly_name[0]
+    ref = letter + axis.plotly_name[len("xaxis"):]
+    values = []
+    for trace in figure.data:
+        if (getattr(trace, f"{letter}axis", None) or letter) != ref:
+            continue
+        data = getattr(trace, letter, None)
+        if data is None:
+            continue
+        array = np.asarray(data, dtype=np.float64).ravel() if np.size(data) else np.empty(0)
+        values.append(array[np.isfinite(array) & (array > 0)])
+    positive = np.concatenate(values) if values else np.empty(0)
+    if positive.size == 0:
+        return 0.0
+    return float(np.log10(positive.max() / positive.min()))
 
 
 def add_epoch_cursor(figure: go.Figure, epoch: int, row: int | None = None,
@@ -81,6 +106,33 @@ def add_cursor_point(figure: go.Figure, x: float, y: float, epoch: int,
         marker["size"] = 8
         figure.add_trace(go.Scatter3d(x=[x], y=[y], z=[z], **common), **kwargs)
     return figure
+
+
+# Categorical colours for integer categories (frequency k): colour k is CATEGORICAL[(k-1) % n],
+# so a frequency has the same colour in every view and every variant.
+CATEGORICAL = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+               "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#e7ba52", "#637939", "#ad494a",
+               "#7b4173", "#3182bd", "#f33a8a", "#31a354", "#756bb1", "#636363", "#fd8d3c",
+               "#74c476", "#9e9ac8", "#6baed6", "#e6550d", "#a1d99b", "#843c39", "#d6616b",
+               "#ce6dbd", "#5254a3"]
+
+
+def categorical_heatmap_colors(values: Any, labels: list[str] | None = None,
+                               max_ticks: int = 30) -> dict[str, Any]:
+    """Heatmap keywords (zmin, zmax, colorscale, colorbar) that give every integer category
+    its own solid colour and label the colour bar at the categories present, not a gradient
+    that suggests frequency 7 lies "between" 6 and 8."""
+    present = sorted({int(v) for v in np.ravel(np.asarray(values)) if np.isfinite(v)})
+    low, high = (present[0], present[-1]) if present else (0, 1)
+    span = high - low + 1
+    scale = []
+    for index, k in enumerate(range(low, high + 1)):
+        colour = CATEGORICAL[(k - 1) % len(CATEGORICAL)]
+        scale += [[index / span, colour], [(index + 1) / span, colour]]
+    shown = present if len(present) <= max_ticks else present[::-(-len(present) // max_ticks)]
+    text = [labels[k - 1] if labels and 0 < k <= len(labels) else str(k) for k in shown]
+    return {"zmin": low - 0.5, "zmax": high + 0.5, "colorscale": scale,
+            "colorbar": {"tickvals": shown, "ticktext": text, "ticks": "", "len": 1.0}}
 
 
 def value_range(*arrays: Any, floor: float | None = None) -> tuple[float, float]:

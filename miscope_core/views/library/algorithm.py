@@ -101,16 +101,38 @@ def load_embedding_pca(source: VariantSource, epoch: int) -> dict[str, Any]:
             "width": 700, "height": 660}
 
 
+RING_LABEL_GAP = 0.09  # fraction of the half-width two labelled points must be apart
+
+
+def ring_labels(xy: np.ndarray, bound: float) -> tuple[list[str], list[str]]:
+    """Token labels placed outward from the centre, leaving out a label whose point sits on an
+    already labelled one (hover still names every token), so labels never overlap."""
+    gap = RING_LABEL_GAP * max(float(bound), 1e-12)
+    labelled: list[np.ndarray] = []
+    text, positions = [], []
+    for token, point in enumerate(np.asarray(xy, dtype=np.float64)):
+        free = all(np.hypot(*(point - other)) >= gap for other in labelled)
+        text.append(str(token) if free else "")
+        if free:
+            labelled.append(point)
+        vertical = "top" if point[1] >= 0 else "bottom"
+        side = "right" if point[0] > gap / 2 else "left" if point[0] < -gap / 2 else "center"
+        positions.append(f"{vertical} {side}")
+    return text, positions
+
+
 def render_token_plane(data: dict[str, Any]) -> go.Figure:
     """Each token as a labelled point, coloured cyclically by token id; fixed square axes."""
     xy = data["xy"]
     tokens = np.arange(len(xy))
+    bound = data["bound"]
+    text, positions = ring_labels(xy, bound)
     figure = go.Figure(go.Scatter(
-        x=xy[:, 0], y=xy[:, 1], mode="markers+text", text=[str(t) for t in tokens],
-        textposition="top center", name="tokens", showlegend=False,
+        x=xy[:, 0], y=xy[:, 1], mode="markers+text", text=text, textposition=positions,
+        customdata=tokens, hovertemplate="token %{customdata}<extra></extra>",
+        name="tokens", showlegend=False, textfont={"size": 11},
         marker={"color": tokens, "colorscale": "Phase", "size": 9,
                 "colorbar": {"title": {"text": "token"}}}))
-    bound = data["bound"]
     names = ("PC1", "PC2") if data.get("axis") == "PC" else ("cos direction", "sin direction")
     figure.update_xaxes(title_text=f"{names[0]} (embedding units)", range=[-bound, bound])
     figure.update_yaxes(title_text=f"{names[1]} (embedding units)", range=[-bound, bound],

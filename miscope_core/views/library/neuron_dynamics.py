@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from miscope_core.views.registry import CROSS_EPOCH, ViewSpec, register_view
 from miscope_core.views.source import VariantSource
 from miscope_core.views.spectra import LAYER
-from miscope_core.views.style import add_epoch_cursor
+from miscope_core.views.style import add_epoch_cursor, categorical_heatmap_colors
 
 ANALYZER = "neurons.dynamics"
 COMMON = {"requires": (ANALYZER,), "requires_mlp": True, "params": (LAYER,),
@@ -42,9 +42,8 @@ def render_dominant_frequency(data: dict[str, Any]) -> go.Figure:
             for row in data["dominant"]]
     figure = go.Figure(go.Heatmap(
         x=data["epochs"], y=[f"n{n}" for n in data["neurons"]], z=data["dominant"],
-        customdata=data["share"], text=text, zmin=1, zmax=max(2, int(data["dominant"].max())),
-        colorscale="Turbo", name="dominant frequency",
-        colorbar={"title": {"text": "dominant frequency k"}},
+        customdata=data["share"], text=text, name="dominant frequency",
+        **_dominant_colors(data["dominant"]),
         hovertemplate="neuron %{y}<br>epoch %{x}<br>%{text}, share %{customdata:.2f}"
                       "<extra></extra>"))
     add_epoch_cursor(figure, data["epoch"])
@@ -52,6 +51,12 @@ def render_dominant_frequency(data: dict[str, Any]) -> go.Figure:
     figure.update_yaxes(title_text="MLP neuron (sorted by final frequency)", type="category",
                         showticklabels=False, autorange="reversed")
     return figure
+
+
+def _dominant_colors(dominant: np.ndarray) -> dict[str, Any]:
+    colors = categorical_heatmap_colors(dominant)
+    colors["colorbar"]["title"] = {"text": "dominant<br>frequency k"}
+    return colors
 
 
 def load_commitment(source: VariantSource, epoch: int, layer: int = 0) -> dict[str, Any]:
