@@ -1,12 +1,31 @@
 /* MIScope Explore page: clientside scrubbing, play, click-to-jump, keyboard, URL state.
- * Each panel's frames (built by services/figures.py) hold, per checkpoint, a list of
- * [path, value] assignments. Scrubbing applies them straight to each plot with one
- * Plotly.update (only the traces and layout keys that change; fixed axes are not relaid out),
- * not through the Graph's figure prop: that path re-diffs the whole figure per panel. When a
- * panel's figure prop changes (a new build), framesLoaded brings it to the slider's epoch. */
+ * Each panel's frames (built by services/figures.py, fetched from /explore-frames) hold, per
+ * checkpoint, a list of [path, value] assignments. Scrubbing applies them straight to each
+ * plot: one Plotly.update per per-epoch panel (only what changes; fixed axes are never relaid
+ * out), and an SVG overlay for across-epochs cursors. Going through the Graph's figure prop
+ * instead re-diffs and redraws the whole figure of every panel on every step. */
 (function () {
   const state = {index: null, max: 0, epochs: []};
   window.miscopeExplore = state;
+
+  // A panel's frames come from /explore-frames (stored bytes, one build per variant state),
+  // fetched once per URL; the URL changes when the variant's files change.
+  const framesByUrl = new Map();
+  const FRAMES_KEPT = 24;
+
+  function loadFrames(stored, then) {
+    const known = framesByUrl.get(stored.url);
+    if (known) { then(known); return; }
+    fetch(stored.url, {credentials: "same-origin"}).then(function (reply) {
+      return reply.ok ? reply.json() : null;
+    }).then(function (frames) {
+      if (!frames || !frames.patches) { return; }
+      frames.kind = stored.kind; frames.view = stored.view;
+      framesByUrl.set(stored.url, frames);
+      if (framesByUrl.size > FRAMES_KEPT) { framesByUrl.delete(framesByUrl.keys().next().value); }
+      then(frames);
+    }).catch(function () { /* the panel keeps its server-drawn epoch */ });
+  }
 
   function frameAt(frames, index) {
     if (!frames || !frames.patches || !frames.index || !frames.index.length) { return null; }
@@ -21,10 +40,38 @@
       holder.querySelector(".js-plotly-plot"));
   }
 
-  function shownFrame(gd) {
-    // a new figure from the server resets what the plot shows
-    if (gd.__miscopeLayout !== gd.layout) { gd.__miscopeLayout = gd.layout; gd.__miscopeFrame = null; }
-    return gd.__miscopeFrame;
+  function whenPlotted(id, then, tries) {
+    const gd = plotOf(id);
+    if (gd && gd._fullLayout && gd.on) { then(gd); return; }
+    if ((tries || 0) < 600) {
+      requestAnimationFrame(function () { whenPlotted(id, then, (tries || 0) + 1); });
+    }
+  }
+
+  // Attach a panel's frames to its plot; every redraw (a new figure from the server, a resize)
+  // re-checks that the plot shows the slider's epoch.
+  function attach(gd, frames) {
+    gd.__miscopeFrames = frames;
+    if (!gd.__miscopeHooked) {
+      gd.__miscopeHooked = true;
+      gd.on("plotly_afterplot", function () { sync(gd); });
+      gd.on("plotly_relayout", function () { drawCursor(gd); });  // zoom and pan
+    }
+    sync(gd);
+  }
+
+  // Bring one plot to the slider's epoch: move an across-epochs cursor (an overlay: nothing
+  // in Plotly redraws), or apply a per-epoch frame unless the plot already shows that epoch.
+  function sync(gd) {
+    const frames = gd.__miscopeFrames;
+    if (!frames || !gd._fullLayout || state.index === null) { return; }
+    const frame = frameAt(frames, state.index);
+    if (frame === null) { return; }
+    if (frames.overlay) { moveCursor(gd, frames, frame); return; }
+    const epoch = frames.frame_epochs[frame];
+    if (gd.layout.meta && gd.layout.meta.epoch === epoch) { return; }
+    gd.layout.meta = Object.assign({}, gd.layout.meta, {epoch: epoch});
+    applyOps(gd, frames.patches[frame]);
   }
 
   function attrString(path) {
@@ -39,12 +86,6 @@
   }
 
   const SVG = "http://www.w3.org/2000/svg";
-
-  function whenPlotted(id, then, tries) {
-    const gd = plotOf(id);
-    if (gd && gd._fullLayout && gd.on) { then(gd); return; }
-    if ((tries || 0) < 300) { requestAnimationFrame(function () { whenPlotted(id, then, (tries || 0) + 1); }); }
-  }
 
   function axisOf(layout, ref) {
     const id = (ref || "x").split(" ")[0];
@@ -64,17 +105,12 @@
     if (getComputedStyle(gd).position === "static") { gd.style.position = "relative"; }
     gd.appendChild(svg);
     gd.__miscopeOverlay = svg;
-    // zoom, pan, resize or a new figure: put the cursor back where the axes now map it
-    gd.on("plotly_afterplot", function () { drawCursor(gd); });
-    gd.on("plotly_relayout", function () { drawCursor(gd); });
     return svg;
   }
 
   // An across-epochs panel's cursor (its vertical line, its trajectory marker) is an SVG
-  // overlay positioned from the plot's axes: moving it redraws nothing in Plotly.
-  function moveCursor(gd, frames, index) {
-    const frame = frameAt(frames, index === null || index === undefined ? frames.index.length - 1 : index);
-    if (frame === null || !gd._fullLayout) { return; }
+  // overlay positioned from the plot's axes; the figure keeps its own cursor hidden.
+  function moveCursor(gd, frames, frame) {
     gd.__miscopeCursor = {frames: frames, frame: frame};
     frames.patches[frame].forEach(function ([path, value]) {
       // keep the figure's own record of the cursor true (it is drawn hidden)
@@ -156,10 +192,6 @@
     }
   }
 
-  function hasFigure(figure) {
-    return Boolean(figure && figure.data && figure.data.length && figure.layout);
-  }
-
   function formatViews(specs) {
     return specs.filter(Boolean).map(function (spec) {
       const parts = [spec.view];
@@ -181,51 +213,38 @@
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     miscope: {
-      scrub: function (index, framesList, epochs) {
+      scrub: function (index, storedFrames, epochs) {
         state.index = index; state.epochs = epochs || []; state.max = state.epochs.length - 1;
         state.changedAt = performance.now();
         const ids = (window.dash_clientside.callback_context.states_list[0] || []);
-        const plots = framesList.map(function (frames, i) { return plotOf(ids[i] && ids[i].id); });
-        // cursors first (they read the axes), then the redraws of per-epoch panels
-        state.panelMs = {};
-        framesList.forEach(function (frames, i) {
-          const started = performance.now();
-          if (frames && frames.overlay && plots[i]) { moveCursor(plots[i], frames, index); }
-          state.panelMs["c" + i] = performance.now() - started;
+        const plots = ids.map(function (entry) { return plotOf(entry.id); }).filter(function (gd) {
+          return gd && gd.__miscopeFrames;
         });
-        framesList.forEach(function (frames, i) {
-          const gd = plots[i];
-          const frame = frameAt(frames, index);
-          // a panel still being drawn gets its epoch from framesLoaded
-          if (!gd || !gd._fullLayout || frame === null || frames.overlay ||
-              shownFrame(gd) === frame) { return; }
+        // cursors first (they read the axes), then the redraws of per-epoch panels; a panel
+        // whose frames are still loading is brought to the epoch when they arrive
+        plots.filter(function (gd) { return gd.__miscopeFrames.overlay; }).forEach(sync);
+        state.panelMs = {};
+        plots.filter(function (gd) { return !gd.__miscopeFrames.overlay; }).forEach(function (gd) {
           const started = performance.now();
-          applyOps(gd, frames.patches[frame]);
-          gd.__miscopeFrame = frame;
-          state.panelMs[i] = performance.now() - started;
+          sync(gd);
+          state.panelMs[gd.__miscopeFrames.view] = performance.now() - started;
         });
         state.appliedAt = performance.now();
         const epoch = state.epochs[index];
         return epoch === undefined ? "" : "epoch " + epoch;
       },
-      framesLoaded: function (frames, index, figure) {
-        state.loaded = (state.loaded || 0) + (frames ? 1 : 0);
+      framesLoaded: function (stored, index) {
+        const trigger = window.dash_clientside.callback_context.triggered[0];
+        if (!stored || !stored.url || !trigger) { return window.dash_clientside.no_update; }
         if (state.index === null) { state.index = index; }
-        const id = window.dash_clientside.callback_context.triggered_id;
-        if (frames && frames.overlay && id) { whenPlotted(id, function (gd) {
-          moveCursor(gd, frames, state.index);
-        }); }
-        // the server drew the panel at the slider's epoch when asked; bring it to where the
-        // slider is now (it may have moved while the panel was built)
-        const frame = frameAt(frames, index);
-        if (frame === null || frames.overlay || !hasFigure(figure) || !figure.layout.meta ||
-            figure.layout.meta.epoch === frames.frame_epochs[frame]) {
-          return window.dash_clientside.no_update;
-        }
-        const patch = new window.dash_clientside.Patch();
-        frames.patches[frame].forEach(function ([path, value]) { patch.assign(path, value); });
-        patch.assign(["layout", "meta", "epoch"], frames.frame_epochs[frame]);
-        return patch.build();
+        const id = JSON.parse(trigger.prop_id.slice(0, trigger.prop_id.lastIndexOf(".")));
+        loadFrames(stored, function (frames) {
+          whenPlotted(id, function (gd) {
+            attach(gd, frames);
+            state.loaded = (state.loaded || 0) + 1;
+          });
+        });
+        return window.dash_clientside.no_update;
       },
       togglePlay: function (clicks, speed, disabled) {
         const trigger = window.dash_clientside.callback_context.triggered[0];
@@ -244,9 +263,8 @@
           return window.dash_clientside.no_update;
         }
         const id = JSON.parse(trigger.prop_id.split(".")[0]);
-        const frames = framesList.find(function (f, i) { return i === id.index; }) ||
-          framesList[id.index];
-        if (!frames || frames.kind === "per_epoch") { return window.dash_clientside.no_update; }
+        const stored = framesList[id.index];
+        if (!stored || stored.kind === "per_epoch") { return window.dash_clientside.no_update; }
         const point = trigger.value.points[0];
         let epoch = Array.isArray(point.customdata) ? point.customdata[0] : point.customdata;
         if (typeof epoch !== "number") { epoch = point.x; }

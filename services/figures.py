@@ -92,7 +92,13 @@ def _source(workspace: Workspace, variant_id: str):
 
 
 def view_catalog(workspace: Workspace, variant_id: str) -> list[dict[str, Any]]:
-    """Every view with kind, description, parameters and availability for this variant."""
+    """Every view with kind, description, parameters and availability for this variant
+    (computed once per variant state; treat it as read-only)."""
+    key = ("catalog", str(workspace.root), variant_id, variant_token(workspace, variant_id))
+    return PANELS.get(key, lambda: _view_catalog(workspace, variant_id))
+
+
+def _view_catalog(workspace: Workspace, variant_id: str) -> list[dict[str, Any]]:
     from miscope_core.views import available_views, get_view
 
     source = _source(workspace, variant_id)
@@ -138,11 +144,12 @@ def variant_token(workspace: Workspace, variant_id: str) -> str:
 
 
 def build_panel(workspace: Workspace, variant_id: str, panel: PanelRequest) -> dict[str, Any]:
-    """{'figure', 'frames', 'kind', 'view', 'title', 'params', 'epoch'} of one panel: built once
-    per variant state and shared by every caller (treat it as read-only)."""
-    key = (str(workspace.root), variant_id, panel.view,
-           json.dumps(panel.params, sort_keys=True), variant_token(workspace, variant_id))
-    return PANELS.get(key, lambda: _build_panel(workspace, variant_id, panel))
+    """{'figure', 'frames', 'frames_json', 'kind', 'view', 'title', 'params', 'epoch', 'token'}
+    of one panel: built once per variant state and shared by every caller (read-only)."""
+    token = variant_token(workspace, variant_id)
+    key = (str(workspace.root), variant_id, panel.view, json.dumps(panel.params, sort_keys=True),
+           token)
+    return PANELS.get(key, lambda: {**_build_panel(workspace, variant_id, panel), "token": token})
 
 
 def figure_at(panel: dict[str, Any], epoch: int | None) -> dict[str, Any]:
@@ -202,7 +209,19 @@ def _build_panel(workspace: Workspace, variant_id: str, panel: PanelRequest) -> 
     _fit_to_panel(base)
     return {"figure": base, "frames": frames, "kind": spec.kind, "view": spec.name,
             "title": spec.title, "params": params, "epoch": base["layout"]["meta"]["epoch"],
-            "description": spec.description}
+            "description": spec.description, "frames_json": _compact_json(frames)}
+
+
+def _compact_json(value: Any) -> str:
+    """JSON text, encoded once per build: a page load then sends the (megabyte-sized) frames
+    as one string instead of re-encoding every number in them per request."""
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False,
+                          default=lambda o: o.item() if isinstance(o, np.generic) else o.tolist())
+    except ValueError:  # NaN or infinity: Plotly's encoder writes them as null
+        import plotly.io.json as plotly_json
+
+        return plotly_json.to_json_plotly(value)
 
 
 def _figure_json(figure: Any) -> dict[str, Any]:

@@ -17,15 +17,23 @@ GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
                 "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
 
+PICKER_HEIGHT = 560  # px: about 16 rows of the 70+ views at once, scrolling for the rest
+
+
 def view_options(catalog: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Dropdown options grouped by kind (a disabled heading per kind); unavailable ones greyed."""
+    """Dropdown options grouped by area (the name's first part: a disabled heading per area),
+    each labelled with its kind; unavailable ones greyed, inapplicable ones left out."""
+    areas: dict[str, list[dict[str, Any]]] = {}
+    for view in sorted(catalog, key=lambda v: v["name"]):
+        if view["applicable"]:
+            areas.setdefault(view["name"].split(".")[0], []).append(view)
     options = []
-    for kind, label in KIND_LABELS.items():
-        views = [v for v in catalog if v["kind"] == kind and v["applicable"]]
-        if not views:
-            continue
-        options.append({"label": f"── {label} ──", "value": f"__{kind}", "disabled": True})
-        options += [{"label": v["name"] + ("" if v["available"] else "  (needs analysis)"),
+    for area, views in areas.items():
+        ready = sum(v["available"] for v in views)
+        options.append({"label": f"── {area} ({ready} of {len(views)}) ──",
+                        "value": f"__{area}", "disabled": True})
+        options += [{"label": f"{v['name']} · {KIND_LABELS.get(v['kind'], v['kind'])}"
+                              + ("" if v["available"] else "  (needs analysis)"),
                      "value": v["name"], "disabled": not v["available"],
                      "title": v["description"] if v["available"] else v["reason"]}
                     for v in views]

@@ -7,11 +7,15 @@ panels when they are added, re-parameterised or when new checkpoints land.
 
 from __future__ import annotations
 
+import json
+from urllib.parse import urlencode
+
 import dash_bootstrap_components as dbc
+import flask
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
 
 from app.components.common import error_alert, page_header, state_badge
-from app.components.panels import panel_card, slider_marks, view_options
+from app.components.panels import PICKER_HEIGHT, panel_card, slider_marks, view_options
 from app.context import current_workspace
 from services.figures import (
     PanelRequest,
@@ -28,6 +32,7 @@ from services.registry import list_checkpoint_epochs, list_variant_states, locat
 DEFAULT_KINDS = ("across_epochs", "per_epoch", "cross_epoch", "per_epoch")
 PREFERRED = ("training.loss_curves", "neurons.frequency_specialization",
              "parameters.pca.pc2_pc3", "weights.frequency_spectrum.W_E", "embedding.basis_norms")
+FRAMES_ROUTE = "/explore-frames"  # the URL carries the variant token: a new state, a new URL
 SPEEDS = ((" 0.5×", 800), (" 1×", 400), (" 2×", 200), (" 4×", 100))
 
 
@@ -138,7 +143,8 @@ def toolbar(variant: str, catalog, epochs: list[int], index: int) -> html.Div:
             dbc.Col(html.H4(["Explore ", html.Code(variant, id="explore-variant-name")],
                             className="mb-0"), md=5),
             dbc.Col(dcc.Dropdown(id="explore-add-view", options=view_options(catalog),
-                                 placeholder="Add a view…", clearable=True), md=5),
+                                 placeholder="Add a view… (type to search)", clearable=True,
+                                 maxHeight=PICKER_HEIGHT, optionHeight=30), md=5),
             dbc.Col(dbc.Button("Add panel", id="explore-add", color="primary", size="sm",
                                className="w-100"), md=2),
         ], className="g-2 align-items-center mb-2"),
@@ -180,7 +186,24 @@ def register_callbacks(app, data_dir: str) -> None:
             return render_error(message), None, dbc.Alert(message, color="danger",
                                                           className="py-1 small mb-1")
         figure = figure_at(panel, epochs[index] if epochs and index is not None else None)
-        return figure, {**panel["frames"], "kind": panel["kind"], "view": panel["view"]}, None
+        query = urlencode({"params": json.dumps(spec.get("params") or {}, sort_keys=True),
+                           "token": panel["token"]})
+        frames = {"url": f"{FRAMES_ROUTE}/{variant}/{spec['view']}?{query}",
+                  "kind": panel["kind"], "view": panel["view"]}
+        return figure, frames, None
+
+    @app.server.route(f"{FRAMES_ROUTE}/<variant>/<view>")
+    def frames(variant: str, view: str):
+        """A panel's scrub frames as JSON text encoded once per build (megabytes for some
+        views: sent as stored bytes, never re-encoded per request)."""
+        try:
+            params = json.loads(flask.request.args.get("params") or "{}")
+            panel = build_panel(current_workspace(), variant, PanelRequest(view, params))
+        except Exception as exc:  # the panel callback already shows this error in the panel
+            return flask.Response(json.dumps({"error": str(exc.args[0] if exc.args else exc)}),
+                                  status=404, mimetype="application/json")
+        return flask.Response(panel["frames_json"], mimetype="application/json",
+                              headers={"Cache-Control": "private, max-age=3600"})
 
     @app.callback(Output({"type": "panel-spec", "index": MATCH}, "data"),
                   Output({"type": "panel-error", "index": MATCH}, "children",
@@ -250,8 +273,7 @@ def clientside(app) -> None:
         ClientsideFunction("miscope", "framesLoaded"),
         Output({"type": "panel-graph", "index": MATCH}, "figure", allow_duplicate=True),
         Input({"type": "panel-frames", "index": MATCH}, "data"),
-        State("explore-slider", "value"),
-        State({"type": "panel-graph", "index": MATCH}, "figure"), prevent_initial_call=True)
+        State("explore-slider", "value"), prevent_initial_call=True)
     app.clientside_callback(
         ClientsideFunction("miscope", "togglePlay"),
         Output("explore-play-tick", "disabled"), Output("explore-play", "children"),

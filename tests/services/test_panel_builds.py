@@ -91,3 +91,40 @@ def test_epoch_travels_in_metadata_not_in_the_panel_title(tiny_variant, view):
     assert "epoch" not in shown["layout"]["title"]["text"]
     assert figure_at(panel, 31)["layout"]["meta"]["epoch"] == 30  # nearest checkpoint
     assert panel["figure"]["layout"]["meta"]["epoch"] == 40  # the shared build is untouched
+
+
+def test_frames_route_serves_the_builds_frames(tiny_variant):
+    import json
+
+    from app.server import create_app
+
+    workspace, paths = tiny_variant
+    variant = paths.root.name
+    client = create_app(workspace.root).server.test_client()
+    reply = client.get(f"/explore-frames/{variant}/training.loss_curves?params=%7B%7D")
+    assert reply.status_code == 200
+    panel = build_panel(workspace, variant, PanelRequest("training.loss_curves"))
+    assert json.loads(reply.data) == json.loads(json.dumps(panel["frames"]))
+    missing = client.get(f"/explore-frames/{variant}/no.such_view")
+    assert missing.status_code == 404 and b"Unknown view" in missing.data
+
+
+def test_view_picker_groups_every_view_by_area_and_shows_many_rows(tiny_variant):
+    from app.components.panels import PICKER_HEIGHT, view_options
+    from services.figures import view_catalog
+
+    workspace, paths = tiny_variant
+    catalog = view_catalog(workspace, paths.root.name)
+    options = view_options(catalog)
+    headings = [o for o in options if o["value"].startswith("__")]
+    views = [o for o in options if not o["value"].startswith("__")]
+    assert {o["value"] for o in views} == {v["name"] for v in catalog if v["applicable"]}
+    assert len(views) >= 60
+    area = None
+    for option in options:  # every view sits under its own area's heading
+        if option in headings:
+            area = option["value"][2:]
+        else:
+            assert option["value"].split(".")[0] == area
+    assert len(headings) == len({v["name"].split(".")[0] for v in catalog if v["applicable"]})
+    assert PICKER_HEIGHT // 30 >= 16  # rows visible at once (optionHeight 30 px)
