@@ -8,9 +8,10 @@ there first when DIR holds no variant with checkpoints) and runs --clients concu
 for --seconds. Each client repeats what a browser does to open Explore with 4 panels at a
 random epoch: the page, `/_dash-layout`, `/_dash-dependencies`, the pages callback that renders
 the layout, one panel callback per panel (sent together, as the browser does), each followed
-by that panel's scrub frames (`/explore-frames/...`), and the freshness poll. Scrubbing itself needs no server request (frames are
-clientside). The first round, on a freshly started server with empty caches, gives the
-cold-panel time: every client asks for the same cold panels at once.
+by that panel's scrub frames (`/explore-frames/...`), and the freshness poll. Scrubbing
+itself needs no server request (frames are clientside). The first round, on a freshly started
+server with empty caches, gives the cold-panel time: every client asks for the same cold panels
+at once.
 
 Prints a JSON report and a Markdown table; exits 1 if any request failed.
 """
