@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from miscope_core.checkpoint_names import list_checkpoint_epochs as checkpoint_epochs_in
 from miscope_core.families import get_family, list_families
 from miscope_core.io import CorruptFileError, load_npz, read_json
-from miscope_core.training.checkpoints import list_checkpoint_epochs as checkpoint_epochs_in
 from miscope_core.variants import VariantPaths, check_variant_id
 from miscope_core.workspace import Workspace
 from services.jobs import JobStore

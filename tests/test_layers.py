@@ -55,9 +55,6 @@ KNOWN_VIOLATIONS: set[tuple[str, str]] = {
     ("app/pages/train.py", "miscope_core.families"),
     ("app/routes.py", "miscope_core.workspace"),
     ("app/server.py", "miscope_core.workspace"),
-    ("miscope_core/analysis/analyzers/phase_boundaries.py", "miscope_core.calibration.phases"),
-    ("miscope_core/families/induction.py", "miscope_core.analysis.analyzers.attention_sources"),
-    ("miscope_core/views/source.py", "miscope_core.training.checkpoints"),
 }
 
 

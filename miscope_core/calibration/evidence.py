@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from miscope_core.analysis.artifacts import ArtifactStore
-from miscope_core.calibration.phases import detect_phases, phases_from_arrays
+from miscope_core.analysis.phases import detect_phases, phases_from_arrays
 from miscope_core.io import read_json
 from miscope_core.variants import VariantPaths
 

@@ -110,7 +110,8 @@ def export_figures(outcome: RunOutcome, data_dir: Path, figures_dir: Path, prefi
 
 def definitions() -> list[str]:
     """How the phase boundaries and the trajectory signature are detected (module docs)."""
-    from miscope_core.calibration import phases, signature
+    from miscope_core.analysis import phases
+    from miscope_core.calibration import signature
 
     def body(doc: str) -> list[str]:
         return [line for line in doc.strip().splitlines()[1:]]

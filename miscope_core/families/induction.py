@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 
-from miscope_core.analysis.analyzers.attention_sources import attention_to_sources
 from miscope_core.families import (
     Batch,
     Family,
@@ -95,7 +94,7 @@ def periodic_batch(n: int, vocab_size: int, n_ctx: int, min_period: int, max_per
     return segment.gather(1, torch.arange(n_ctx)[None, :] % period)
 
 
-# --- scores (pure functions over attention patterns) -----------------------------------------
+# --- source positions (context for attention.source_scores) ----------------------------------
 def induction_source_positions(half_length: int) -> np.ndarray:
     """For each position t of [x, x]: the position after the previous occurrence of token t.
 
@@ -108,23 +107,6 @@ def induction_source_positions(half_length: int) -> np.ndarray:
 def previous_token_positions(n_ctx: int) -> np.ndarray:
     """For each position t: t - 1 (and -1 at position 0)."""
     return np.arange(n_ctx) - 1
-
-
-def induction_scores(pattern: np.ndarray) -> np.ndarray:
-    """Per head: mean attention from each repeated-half token of [x, x] to the token after
-    its previous occurrence (Olsson et al. 2022). pattern [batch, head, 2H, 2H] -> [head]."""
-    n_ctx = np.asarray(pattern).shape[-1]
-    if n_ctx % 2:
-        raise ValueError(f"induction_scores needs [x, x] sequences of even length, got {n_ctx}")
-    return attention_to_sources(pattern, induction_source_positions(n_ctx // 2))
-
-
-def previous_token_scores(pattern: np.ndarray) -> np.ndarray:
-    """Per head: mean attention from each position t >= 1 to t - 1.
-
-    pattern [batch, head, q, k] -> [head].
-    """
-    return attention_to_sources(pattern, previous_token_positions(np.asarray(pattern).shape[-1]))
 
 
 # --- task ----------------------------------------------------------------------------------

@@ -8,35 +8,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from miscope_core.checkpoint_names import (  # noqa: F401 - re-exported for the trainer
+    checkpoint_path,
+    list_checkpoint_epochs,
+)
 from miscope_core.io import CorruptFileError, atomic_write_bytes, content_hash
 
 if TYPE_CHECKING:
     import torch
-
-CHECKPOINT_PATTERN = re.compile(r"^epoch_(\d+)\.safetensors$")
-
-
-def checkpoint_path(checkpoint_dir: Path, epoch: int) -> Path:
-    """Canonical file name of the checkpoint at `epoch`."""
-    return Path(checkpoint_dir) / f"epoch_{epoch:06d}.safetensors"
 
 
 def previous_resume_path(path: Path) -> Path:
     """resume.safetensors -> resume.prev.safetensors (the state before the latest save)."""
     path = Path(path)
     return path.with_name(path.name.replace(".safetensors", ".prev.safetensors"))
-
-
-def list_checkpoint_epochs(checkpoint_dir: Path) -> list[int]:
-    """Epochs with a saved checkpoint, ascending."""
-    if not Path(checkpoint_dir).is_dir():
-        return []
-    found = (CHECKPOINT_PATTERN.match(p.name) for p in Path(checkpoint_dir).iterdir())
-    return sorted(int(m.group(1)) for m in found if m)
 
 
 HASH_KEY = "blake2b"  # safetensors metadata: content hash of the tensor data section

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from miscope_core.analysis.artifacts import ArtifactStore
+from miscope_core.checkpoint_names import list_checkpoint_epochs
 from miscope_core.io import load_npz
-from miscope_core.training.checkpoints import list_checkpoint_epochs
 from miscope_core.variants import VariantPaths
 from miscope_core.workspace import Workspace
 

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
+from miscope_core.analysis.phases import detect_phases, phases_as_arrays, phases_from_arrays
 from miscope_core.calibration.checks import FAIL, NOT_RUN, PASS, make
-from miscope_core.calibration.phases import detect_phases, phases_as_arrays, phases_from_arrays
 
 
 def synthetic_grokking(p: int = 59, epochs: int = 3000):

@@ -5,14 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from miscope_core.families import ValidationError, get_family, list_families
-from miscope_core.families.induction import (
+from miscope_core.analysis.analyzers.attention_sources import (
     attention_to_sources,
     induction_scores,
-    induction_source_positions,
     previous_token_scores,
-    repeated_sequences,
 )
+from miscope_core.families import ValidationError, get_family, list_families
+from miscope_core.families.induction import induction_source_positions, repeated_sequences
 
 FAMILY = get_family("induction")
 

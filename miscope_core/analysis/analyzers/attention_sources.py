@@ -15,6 +15,7 @@ import numpy as np
 
 from miscope_core.analysis.inputs import EpochInputs
 from miscope_core.analysis.registry import PER_EPOCH, AnalyzerSpec, register_analyzer
+from miscope_core.families.induction import induction_source_positions, previous_token_positions
 
 
 def attention_to_sources(pattern: np.ndarray, sources: np.ndarray) -> np.ndarray:
@@ -31,6 +32,23 @@ def attention_to_sources(pattern: np.ndarray, sources: np.ndarray) -> np.ndarray
         raise ValueError("attention_to_sources needs at least one query with a source >= 0")
     weights = pattern[:, :, queries, sources[queries]]
     return weights.astype(np.float64).mean(axis=(0, 2))
+
+
+def induction_scores(pattern: np.ndarray) -> np.ndarray:
+    """Per head: mean attention from each repeated-half token of [x, x] to the token after
+    its previous occurrence (Olsson et al. 2022). pattern [batch, head, 2H, 2H] -> [head]."""
+    n_ctx = np.asarray(pattern).shape[-1]
+    if n_ctx % 2:
+        raise ValueError(f"induction_scores needs [x, x] sequences of even length, got {n_ctx}")
+    return attention_to_sources(pattern, induction_source_positions(n_ctx // 2))
+
+
+def previous_token_scores(pattern: np.ndarray) -> np.ndarray:
+    """Per head: mean attention from each position t >= 1 to t - 1.
+
+    pattern [batch, head, q, k] -> [head].
+    """
+    return attention_to_sources(pattern, previous_token_positions(np.asarray(pattern).shape[-1]))
 
 
 def compute_source_scores(inputs: EpochInputs) -> dict[str, np.ndarray]:

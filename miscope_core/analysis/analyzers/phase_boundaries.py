@@ -1,7 +1,7 @@
 """Phase boundaries of training, detected from the instruments, for markers on views.
 
 `training.phases` (cross-epoch; depends on parameters.snapshot for the sum of squared weights;
-reads the variant's metrics). Definitions in miscope_core.calibration.phases: memorization_end,
+reads the variant's metrics). Definitions in miscope_core.analysis.phases: memorization_end,
 cleanup_start, cleanup_end (boundaries) and memorized, generalization, drop_end (events), NaN
 when they never happen. Outputs: `boundary_names` [6] str, `boundary_epochs` [6] float64.
 """
@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from miscope_core.analysis.inputs import EpochSeries
-from miscope_core.analysis.registry import CROSS_EPOCH, AnalyzerSpec, register_analyzer
-from miscope_core.calibration.phases import (
+from miscope_core.analysis.phases import (
     EVENT_NAMES,
     PHASE_NAMES,
     detect_phases,
     phases_as_arrays,
 )
+from miscope_core.analysis.registry import CROSS_EPOCH, AnalyzerSpec, register_analyzer
 
 
 def compute_phase_boundaries(series: EpochSeries) -> dict[str, np.ndarray]:

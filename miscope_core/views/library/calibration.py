@@ -1,7 +1,7 @@
 """Calibration views: phase-boundary markers on across-epoch views, and the trajectory's
 PC2/PC3 beside the random-walk null.
 
-Phase boundaries come from the `training.phases` analyzer (miscope_core.calibration.phases).
+Phase boundaries come from the `training.phases` analyzer (miscope_core.analysis.phases).
 `add_phase_markers(figure, phases)` draws them on any figure with an epoch x axis; the
 `phases.*` views are existing catalog views with the markers added.
 """
