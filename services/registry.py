@@ -40,7 +40,7 @@ def list_checkpoint_epochs(paths: VariantPaths) -> list[int]:
 def read_metrics(paths: VariantPaths) -> dict[str, np.ndarray]:
     """Per-epoch metrics saved so far ({} before the first save, or when damaged beyond a
     rebuild from the resume state)."""
-    from miscope_core.training.metrics_file import read_metrics as read_or_rebuild
+    from miscope_core.metrics_file import read_metrics as read_or_rebuild
 
     try:
         return read_or_rebuild(paths)

@@ -301,7 +301,7 @@ class _Pipeline:
         return False
 
     def _metrics(self) -> dict[str, np.ndarray]:
-        from miscope_core.training.metrics_file import read_metrics
+        from miscope_core.metrics_file import read_metrics
 
         damaged = self.paths.metrics.exists() and not _loads(self.paths.metrics)
         metrics = read_metrics(self.paths, repair=True)  # unrepairable damage raises, named

@@ -15,7 +15,6 @@ import numpy as np
 
 from miscope_core.analysis.artifacts import ArtifactStore
 from miscope_core.checkpoint_names import list_checkpoint_epochs
-from miscope_core.io import load_npz
 from miscope_core.variants import VariantPaths
 from miscope_core.workspace import Workspace
 
@@ -109,12 +108,15 @@ class VariantSource:
         return self.paths.metrics.exists()
 
     def metrics(self) -> dict[str, np.ndarray]:
-        """Per-epoch train/test loss and accuracy (cached)."""
+        """Per-epoch train/test loss and accuracy (cached; a damaged metrics.npz is rebuilt
+        in memory from the resume state)."""
         if not self.paths.metrics.exists():
             raise FileNotFoundError(
                 f"Variant '{self.variant_id}' has no metrics ({self.paths.metrics}); "
                 f"train it first: `miscope train {self.family_name} ...`")
-        return self._cached("metrics", lambda: load_npz(self.paths.metrics))
+        from miscope_core.metrics_file import read_metrics  # rebuilds if damaged
+
+        return self._cached("metrics", lambda: read_metrics(self.paths))
 
     def summary(self, analyzer: str) -> dict[str, np.ndarray]:
         """An analyzer's summary tier (cached)."""

@@ -237,7 +237,7 @@ def case_checkpoint(case: Case) -> str:
         case, path, "analyze", case.variant_id, "--analyzers", "parameters.snapshot"
     )
     assert_pages_alive(case)
-    return "named on load and by analyze (CLI: exit 1, no traceback); pages alive"
+    return "named on load and by analyze; pages alive" + _cli_note(case)
 
 
 def case_resume(case: Case) -> str:
@@ -352,7 +352,11 @@ def case_variant_json(case: Case) -> str:
     assert_analyze_names(case, path, "analyze", case.variant_id)
     code, err = run_cli("variants", "--data-dir", str(case.root))
     assert code == 0 and "Traceback" not in err, err
-    return "registry: damaged (named); pages alive; analyze names it (CLI: exit 1)"
+    return "registry: damaged (named); pages alive; analyze names it" + _cli_note(case)
+
+
+def _cli_note(case: Case) -> str:
+    return "; `miscope analyze`: exit 1, one line, no traceback" if case.cli else ""
 
 
 KINDS: dict[str, Callable[[Case], str]] = {

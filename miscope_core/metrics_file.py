@@ -1,4 +1,8 @@
-"""metrics.npz: read it, and rebuild it from the resume state when it is damaged (no torch)."""
+"""metrics.npz: read it, and rebuild it from the resume state when it is damaged.
+
+Beside the variant layout rather than in training/, so the view layer and the web process can
+read metrics without importing the trainer (or torch).
+"""
 
 from __future__ import annotations
 
