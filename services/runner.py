@@ -54,8 +54,11 @@ def _run_claimed(job: Job, workspace: Workspace, store: JobStore) -> None:
                 return  # cancelled while queued
             try:
                 store.mark_running(job.id)
-                _apply_thread_budget()
-                status, message = _dispatch(job, workspace, store)
+                _apply_thread_budget()  # imports torch: seconds, so look at the cancel flag after
+                if store.cancel_requested(job.id):
+                    status, message = "cancelled", "cancelled before it began; resumable"
+                else:
+                    status, message = _dispatch(job, workspace, store)
                 store.finish(job.id, status, message)
             finally:
                 slot.release()
@@ -130,6 +133,8 @@ def _dispatch(job: Job, workspace: Workspace, store: JobStore) -> tuple[str, str
     status, message = _train(job, workspace, store, share=0.6)
     if status != "done":
         return status, message
+    if store.cancel_requested(job.id):
+        return "cancelled", f"{message}; cancelled before analysis; resumable"
     store.set_stage(job.id, "analyze")
     return _analyze(job, workspace, store, start=0.6)
 
