@@ -37,8 +37,9 @@ def background_manager(workspace: Workspace):
     return DiskcacheManager(open_diskcache(workspace.cache_dir))
 
 
-def create_app(data_dir: str | Path | None = None, manager=None, supervise: bool = True):
-    """The Dash app over a workspace.
+def create_app(data_dir: str | Path | None = None, manager=None, supervise: bool = True,
+               host: str | None = None):
+    """The Dash app over a workspace, answering only requests for loopback or `host`.
 
     Jobs whose process died are resumed, and (with supervise) a supervisor thread starts
     queued jobs that no process picked up, e.g. when a browser closed right after a launch.
@@ -47,6 +48,7 @@ def create_app(data_dir: str | Path | None = None, manager=None, supervise: bool
 
     from app.components.common import contained_layout
     from app.context import CONFIG_KEY
+    from app.host_guard import install_host_guard, trusted_hosts
     from app.routes import register_routes
     from app.shell import shell_layout
 
@@ -60,6 +62,7 @@ def create_app(data_dir: str | Path | None = None, manager=None, supervise: bool
         title="MIScope", update_title=None,
     )
     app.server.config[CONFIG_KEY] = str(workspace.root)
+    install_host_guard(app.server, trusted_hosts(host))
     for module_name, path, name, order in PAGES:
         module = importlib.import_module(module_name)
         dash.register_page(module_name, path=path, name=name, order=order,
@@ -78,7 +81,7 @@ def create_app(data_dir: str | Path | None = None, manager=None, supervise: bool
 def serve(host: str = "127.0.0.1", port: int = 8050, data_dir: str | Path | None = None,
           debug: bool = False, open_browser: bool = False) -> None:
     """Serve the dashboard (127.0.0.1, debug off unless asked)."""
-    app = create_app(data_dir)
+    app = create_app(data_dir, host=host)
     url = f"http://{host}:{port}/"
     print(f"MIScope dashboard on {url} (workspace {Workspace.open(data_dir).root})", flush=True)
     if open_browser:
