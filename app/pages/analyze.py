@@ -5,13 +5,13 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html, no_update
 
-from app.components.common import jobs_table, page_header, state_badge
+from app.components.common import error_alert, jobs_table, page_header, state_badge
 from app.components.executor import executor_stores, register_executor
 from app.context import current_workspace
 from miscope_core.families import ValidationError
 from services.jobs import JobConflictError, JobStore
 from services.launch import launch_analysis
-from services.registry import analysis_status, list_variant_states
+from services.registry import CorruptFileError, analysis_status, list_variant_states
 
 STATUS_COLORS = {"complete": "success", "missing": "secondary", "stale": "warning",
                  "not applicable": "light"}
@@ -59,12 +59,16 @@ def status_table(workspace, variant_id: str) -> html.Div:
     from services.registry import locate_variant
 
     _, paths = locate_variant(workspace, variant_id)
+    try:
+        statuses = analysis_status(paths)
+    except CorruptFileError as exc:  # one damaged variant must not break the status column
+        return html.Div([html.H6(variant_id), error_alert(str(exc), "Damaged file")])
     rows = [html.Tr([html.Td(html.Code(r["analyzer"])), html.Td(r["kind"]),
                      html.Td(dbc.Badge(r["status"], color=STATUS_COLORS[r["status"]],
                                        text_color="dark" if r["status"] == "not applicable"
                                        else None)),
                      html.Td(html.Small(r["reason"], className="text-muted"))])
-            for r in analysis_status(paths)]
+            for r in statuses]
     return html.Div([html.H6(variant_id), dbc.Table(html.Tbody(rows), size="sm")])
 
 

@@ -151,7 +151,8 @@ def assert_pages_alive(case: Case, named: Path | None = None) -> None:
         return
     import dash
 
-    from app.context import CONFIG_KEY
+    from app.context import CONFIG_KEY, current_workspace
+    from app.pages.analyze import status_table
 
     case.app.server.config[CONFIG_KEY] = str(case.root)
     layouts = {
@@ -163,6 +164,11 @@ def assert_pages_alive(case: Case, named: Path | None = None) -> None:
             assert "Cannot show the" not in text, (page, text[:2000])
         damaged = str(layouts["explore"](variant=case.variant_id))
         other = str(layouts["explore"](variant=case.other_id))
+        both = str(layouts["compare"](variants=f"{case.variant_id},{case.other_id}"))
+        assert "Cannot show the" not in both, both[:2000]
+        status = str(status_table(current_workspace(), case.variant_id))
+        if named is not None:
+            assert str(named) in status, status[:2000]
     assert "Cannot show the" not in damaged and "Cannot show the" not in other
     assert "is damaged" not in other, other[:2000]
     if named is not None:
