@@ -17,7 +17,8 @@ HEADER = """# View catalog
 
 Generated from the view registry by `python -m miscope_core.views.docs`; do not edit by hand
 (a test fails when this file is stale). Every view works in the notebook
-(`load_variant(...).view(name, **params)`), the dashboard and `miscope export`.
+(`load_variant(...).view(name, **params)`), the dashboard and `miscope export`;
+`miscope views [variant]` lists them in a terminal (with why a view is not available).
 
 Conventions: per-epoch views default to the last checkpoint and snap a requested epoch to
 the nearest checkpoint (said in the title); across-epoch views draw a dashed epoch cursor
@@ -32,6 +33,7 @@ family context (or an MLP) the variant lacks is reported as not applicable, with
 from miscope_core import load_variant, list_views
 v = load_variant("modulo_addition", prime=59, seed=999, train_fraction=0.4)  # or by id
 v.view("parameter_trajectory").show()          # inline; .figure() is the Plotly figure
+# (in a terminal .show() writes an offline HTML file under exports/ and prints its path)
 v.at(1200).view("fourier_norms").export("png")  # nearest checkpoint; canonical path returned
 v.view("fourier_norms").export("gif")           # one frame per checkpoint, fixed axes
 v.available_views()                             # availability and reasons
