@@ -6,12 +6,14 @@ a test); it is the only place that imports torch (through the trainer and the pi
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 import threading
 import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 
 from miscope_core.io import CorruptFileError
@@ -58,7 +60,8 @@ def _run_claimed(job: Job, workspace: Workspace, store: JobStore) -> None:
                 if store.cancel_requested(job.id):
                     status, message = "cancelled", "cancelled before it began; resumable"
                 else:
-                    status, message = _dispatch(job, workspace, store)
+                    with _warnings_in_job_log(store, job.id):
+                        status, message = _dispatch(job, workspace, store)
                 store.finish(job.id, status, message)
             finally:
                 slot.release()
@@ -68,6 +71,26 @@ def _run_claimed(job: Job, workspace: Workspace, store: JobStore) -> None:
         store.finish(job.id, "failed", error=_describe_failure(exc))
         if not isinstance(exc, Exception):
             raise
+
+
+@contextmanager
+def _warnings_in_job_log(store: JobStore, job_id: str):
+    """Core warnings (a damaged file, a resume fallback and what it lost) go to the job log."""
+
+    class ToJobLog(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                store.report(job_id, log=f"warning: {record.getMessage()}")
+            except Exception:  # a busy DB must not fail the job over a log line
+                self.handleError(record)
+
+    handler = ToJobLog(logging.WARNING)
+    core = logging.getLogger("miscope_core")
+    core.addHandler(handler)
+    try:
+        yield
+    finally:
+        core.removeHandler(handler)
 
 
 def _wait_for_slot(job_id: str, workspace: Workspace, store: JobStore) -> Slot | None:

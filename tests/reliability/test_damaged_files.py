@@ -82,3 +82,21 @@ def test_trajectory_scratch_stays_inside_the_workspace(base_workspace, tmp_path,
     assert "parameters.trajectory/cross_epoch" in report.derived
     assert list(system_tmp.iterdir()) == []
     assert list((case.paths.root / ".tmp").iterdir()) == []
+
+
+def test_core_warnings_reach_the_job_log(tmp_path):
+    """A resume fallback is logged by the core; a job's record (CLI, Jobs page) shows it."""
+    import logging
+
+    from services.jobs import JobStore
+    from services.runner import _warnings_in_job_log
+
+    store = JobStore(tmp_path / "jobs.sqlite")
+    job = store.create("train", "modulo_addition", "p11_seed0_dseed0_tf0.5", {})
+    lost = "Resume: resumed from checkpoint epoch 20 with the optimizer's moments reset"
+    with _warnings_in_job_log(store, job.id):
+        logging.getLogger("miscope_core.training.state").warning(lost)
+    logging.getLogger("miscope_core.training.state").warning("after the job: not recorded")
+    lines = store.get(job.id).log.splitlines()
+    assert [line for line in lines if "warning: " in line] == [lines[-1]]
+    assert lines[-1].endswith(f"warning: {lost}")
