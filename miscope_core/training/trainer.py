@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -14,7 +15,13 @@ from miscope_core.families import Batch, Family, ModelConfig, get_family
 from miscope_core.io import save_npz_atomic
 from miscope_core.models.functional import forward_logits
 from miscope_core.training.checkpoints import list_checkpoint_epochs, save_checkpoint
-from miscope_core.training.records import write_variant_record
+from miscope_core.training.determinism import deterministic_torch, resolve_threads
+from miscope_core.training.records import (
+    RunEnvironment,
+    read_variant_record,
+    recorded_threads,
+    write_variant_record,
+)
 from miscope_core.training.schedule import resolve_checkpoint_epochs
 from miscope_core.training.state import ResumeState, load_resume_state
 from miscope_core.variants import VariantPaths, VariantSpec
@@ -46,6 +53,16 @@ class TrainingResult:
 ProgressCallback = Callable[[TrainingProgress], None]
 
 
+class TrainingDiverged(RuntimeError):
+    """The training loss stopped being finite (NaN or infinite); the run failed."""
+
+    def __init__(self, epoch: int, loss: float, lr: float):
+        kind = "NaN" if math.isnan(loss) else "infinite"
+        super().__init__(f"loss became {kind} at epoch {epoch}; training stopped. "
+                         f"Try a smaller learning rate than lr={lr:g}")
+        self.epoch = epoch
+
+
 def train_variant(
     spec: VariantSpec,
     workspace: Workspace,
@@ -53,25 +70,38 @@ def train_variant(
     on_progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
     resume_every_s: float = 15.0,
+    threads: int | None = None,
 ) -> TrainingResult:
-    """Train (or resume, or extend) a variant up to spec.training.epochs."""
+    """Train (or resume, or extend) a variant up to spec.training.epochs, deterministically.
+
+    `threads` (else $MISCOPE_THREADS, else 1) is the intra-op thread budget of a new variant;
+    a resumed or extended one keeps the count it was started with, so it ends byte-identical
+    to an unbroken run. A loss that stops being finite raises TrainingDiverged.
+    """
     from miscope_core.allocator import retain_freed_memory
     from miscope_core.models.bridge import resolve_device
 
     retain_freed_memory()
     family = get_family(spec.family)
-    device = resolve_device(device)
     paths = workspace.variant_paths(spec.family, spec.variant_id)
+    # a variant already started keeps its count: resumes must compute as the first run did
+    threads = recorded_threads(paths) or resolve_threads(threads)
+    env = RunEnvironment.current(resolve_device(device), threads)
     epochs = spec.training.epochs
     schedule = resolve_checkpoint_epochs(
         spec.training.checkpoints, epochs, lambda n: family.default_checkpoints(spec.params, n)
     )
-    run = _TrainingRun(family, spec, paths, device, schedule)
-    if run.start_epoch >= epochs and epochs in list_checkpoint_epochs(paths.checkpoints):
-        return TrainingResult(spec.variant_id, paths, "already_complete", run.start_epoch,
-                              list_checkpoint_epochs(paths.checkpoints))
-    status = run.loop(on_progress, should_stop or (lambda: False), resume_every_s)
-    write_variant_record(paths, spec, family, device, status, run.epochs_done)
+    with deterministic_torch(env.threads, env.device):
+        run = _TrainingRun(family, spec, paths, env, schedule)
+        if run.finished(epochs):
+            return TrainingResult(spec.variant_id, paths, "already_complete", run.start_epoch,
+                                  list_checkpoint_epochs(paths.checkpoints))
+        try:
+            status = run.loop(on_progress, should_stop or (lambda: False), resume_every_s)
+        except TrainingDiverged as exc:
+            run.write_record("failed", run.epochs_done, error=str(exc))
+            raise
+    run.write_record(status, run.epochs_done)
     return TrainingResult(spec.variant_id, paths, status, run.epochs_done,
                           list_checkpoint_epochs(paths.checkpoints))
 
@@ -79,11 +109,13 @@ def train_variant(
 class _TrainingRun:
     """State of one training process: model weights, optimizer, data, metrics."""
 
-    def __init__(self, family: Family, spec: VariantSpec, paths: VariantPaths, device: str,
-                 schedule: list[int]):
+    def __init__(self, family: Family, spec: VariantSpec, paths: VariantPaths,
+                 env: RunEnvironment, schedule: list[int]):
         from miscope_core.models.bridge import build_bridge
 
-        self.family, self.spec, self.paths, self.device = family, spec, paths, device
+        self.family, self.spec, self.paths, self.env = family, spec, paths, env
+        device = self.device = env.device
+        self.probe = family.build_probe(spec.params)
         self.schedule = set(schedule)
         self.cfg: ModelConfig = family.model_config(spec.params)
         self.task = family.make_task(spec.params, device, training=spec.training)
@@ -107,8 +139,22 @@ class _TrainingRun:
         if state is not None:
             self._restore(state)
         else:
-            write_variant_record(paths, spec, family, device, "training", 0)
+            self.write_record("training", 0)
         self.epochs_done = self.start_epoch
+
+    def finished(self, epochs: int) -> bool:
+        """Whether a run to `epochs` has nothing left to do. A kill after the last resume save
+        but before the final metrics and record leaves the last epoch to redo."""
+        if self.start_epoch > epochs:
+            return True
+        complete = read_variant_record(self.paths).get("status") == "complete"
+        return (self.start_epoch == epochs and complete
+                and epochs in list_checkpoint_epochs(self.paths.checkpoints))
+
+    def write_record(self, status: str, epochs_completed: int, error: str | None = None) -> None:
+        """Rewrite variant.json with the run's status and the epoch it has reached."""
+        write_variant_record(self.paths, self.spec, self.family, self.env, status,
+                             epochs_completed, probe=self.probe, error=error)
 
     def _restore(self, state: ResumeState) -> None:
         with torch.no_grad():
@@ -133,6 +179,8 @@ class _TrainingRun:
             metrics=self.metrics,
         ).save(self.paths.resume)
         self._save_metrics(epoch)
+        # progress for `miscope variants` and the dashboard while the run goes on
+        self.write_record("training", epoch)
 
     def _save_metrics(self, n_epochs: int) -> None:
         arrays = {k: v[:n_epochs] for k, v in self.metrics.items()}
@@ -197,6 +245,9 @@ class _TrainingRun:
     def _step(self, epoch: int) -> dict[str, float]:
         batch = self.task.train_batch(epoch, self.data_rng)
         loss, accuracy = self._loss_and_accuracy(batch, grad=True)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise TrainingDiverged(epoch, value, self.spec.training.lr)
         row = self._record_eval(epoch, (loss.detach(), accuracy) if self.task.full_batch else None)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -1,20 +1,15 @@
 """Training end to end on tiny real models: checkpoints, metrics, cancel, extend, exact resume."""
 
-import os
-import signal
-import subprocess
-import sys
-import textwrap
-import time
 
 import numpy as np
 import pytest
 import torch
 
 from miscope_core.families import get_family
-from miscope_core.io import read_json
+from miscope_core.io import read_json, save_npz_atomic, write_json_atomic
 from miscope_core.training.checkpoints import list_checkpoint_epochs, load_checkpoint
-from miscope_core.training.trainer import load_metrics, train_variant
+from miscope_core.training.determinism import THREADS_ENV, resolve_threads
+from miscope_core.training.trainer import TrainingDiverged, load_metrics, train_variant
 from miscope_core.variants import VariantSpec
 from miscope_core.workspace import Workspace
 
@@ -78,62 +73,68 @@ def test_cancel_keeps_checkpoints_and_resumes(tmp_path):
     assert finished.status == "complete"
 
 
-TRAIN_SCRIPT = textwrap.dedent("""
-    import sys
-    from miscope_core.families import get_family
-    from miscope_core.training.trainer import train_variant
-    from miscope_core.variants import VariantSpec
-    from miscope_core.workspace import Workspace
-    fam = get_family("modulo_addition")
-    params, config = fam.resolve("tiny", params={"prime": 11},
-                                 training={"epochs": 400, "checkpoints": "every:50"})
-    def progress(p):
-        print(p.epoch, flush=True)
-    train_variant(VariantSpec("modulo_addition", params, config), Workspace.open(sys.argv[1]),
-                  device="cpu", on_progress=progress, resume_every_s=0.05)
-""")
-
-
-def run_training_subprocess(root, kill_after_epoch=None):
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-c", TRAIN_SCRIPT, str(root)], env=env,
-                            stdout=subprocess.PIPE, text=True)
-    if kill_after_epoch is None:
-        proc.communicate(timeout=300)
-        assert proc.returncode == 0
-        return None
-    for line in proc.stdout:
-        if int(line) >= kill_after_epoch:
-            break
-    time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-    return int(line)
-
-
-@pytest.mark.slow
-def test_sigkill_and_resume_gives_bit_identical_weights(tmp_path):
-    run_training_subprocess(tmp_path / "straight")
-    killed_at = run_training_subprocess(tmp_path / "killed", kill_after_epoch=170)
-    spec = tiny_spec(epochs=400, checkpoints="every:50")
-    paths = Workspace.open(tmp_path / "killed").variant_paths("modulo_addition", spec.variant_id)
-    assert read_json(paths.variant_json)["status"] == "training", "the kill left it unfinished"
-    assert 170 <= killed_at < 400
-    run_training_subprocess(tmp_path / "killed")
-    straight = Workspace.open(tmp_path / "straight").variant_paths("modulo_addition",
-                                                                  spec.variant_id)
-    for epoch in (200, 400):
-        a = load_checkpoint(straight.checkpoints, epoch)
-        b = load_checkpoint(paths.checkpoints, epoch)
-        for key in a:
-            assert torch.equal(a[key], b[key]), f"{key} differs at epoch {epoch}"
-    np.testing.assert_array_equal(load_metrics(straight)["test_loss"],
-                                  load_metrics(paths)["test_loss"])
-
-
 def test_truncated_checkpoint_error_names_the_file(tmp_path):
     result = train_variant(tiny_spec(epochs=10), Workspace.open(tmp_path), device="cpu")
     target = result.paths.checkpoints / "epoch_000010.safetensors"
     target.write_bytes(target.read_bytes()[:100])
     with pytest.raises(Exception, match="epoch_000010.safetensors"):
         load_checkpoint(result.paths.checkpoints, 10)
+
+
+def test_variant_record_shows_the_epoch_reached_while_training(tmp_path):
+    seen = []
+
+    def look(progress):
+        if progress.checkpoint_saved and progress.epoch in (10, 20):
+            record = read_json(paths.variant_json)
+            seen.append((progress.epoch, record["status"], record["epochs_completed"]))
+
+    spec = tiny_spec()
+    paths = Workspace.open(tmp_path).variant_paths(spec.family, spec.variant_id)
+    train_variant(spec, Workspace.open(tmp_path), device="cpu", on_progress=look)
+    assert seen == [(10, "training", 11), (20, "training", 21)]
+
+
+def test_nan_loss_fails_the_run_and_names_the_epoch(tmp_path):
+    spec = tiny_spec(epochs=20, lr=1e30)
+    with pytest.raises(TrainingDiverged, match=r"loss became NaN at epoch \d+"):
+        train_variant(spec, Workspace.open(tmp_path), device="cpu")
+    paths = Workspace.open(tmp_path).variant_paths(spec.family, spec.variant_id)
+    record = read_json(paths.variant_json)
+    assert record["status"] == "failed" and "loss became NaN" in record["error"]
+
+
+def test_threads_come_from_the_environment_and_stay_with_the_variant(tmp_path, monkeypatch):
+    monkeypatch.setenv(THREADS_ENV, "2")
+    calls = {"n": 0}
+
+    def stop_after_5():
+        calls["n"] += 1
+        return calls["n"] > 5
+
+    result = train_variant(tiny_spec(), Workspace.open(tmp_path), device="cpu",
+                           should_stop=stop_after_5)
+    assert read_json(result.paths.variant_json)["threads"] == 2
+    monkeypatch.delenv(THREADS_ENV)
+    train_variant(tiny_spec(), Workspace.open(tmp_path), device="cpu")
+    assert read_json(result.paths.variant_json)["threads"] == 2, "a resume keeps its count"
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5"])
+def test_bad_thread_setting_names_the_variable(monkeypatch, value):
+    monkeypatch.setenv(THREADS_ENV, value)
+    with pytest.raises(ValueError, match=f"{THREADS_ENV} must be a whole number.*{value}"):
+        resolve_threads()
+
+
+def test_kill_before_the_final_metrics_redoes_the_last_epoch(tmp_path):
+    result = train_variant(tiny_spec(epochs=20), Workspace.open(tmp_path), device="cpu")
+    full = load_metrics(result.paths)
+    # what a kill after the last resume save but before the final writes leaves behind
+    save_npz_atomic(result.paths.metrics, {k: v[:20] for k, v in full.items()})
+    record = read_json(result.paths.variant_json)
+    write_json_atomic(result.paths.variant_json, {**record, "status": "training"})
+    again = train_variant(tiny_spec(epochs=20), Workspace.open(tmp_path), device="cpu")
+    assert again.status == "complete"
+    for key, values in load_metrics(result.paths).items():
+        np.testing.assert_array_equal(values, full[key], err_msg=key)
