@@ -39,11 +39,23 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict | 
     meta = {"json": json.dumps(metadata)} if metadata else {}
     # The data section does not depend on the metadata, so hash a first serialisation's.
     digest = content_hash(_data_section(save_safetensors_bytes(cpu, metadata=meta or None)))
-    atomic_write_bytes(path, save_safetensors_bytes(cpu, metadata={**meta, HASH_KEY: digest}))
+    payload = save_safetensors_bytes(cpu, metadata={**meta, HASH_KEY: digest})
+    atomic_write_bytes(path, _with_sorted_header(payload))
 
 
 def _data_section(payload: bytes) -> bytes:
     return payload[8 + int.from_bytes(payload[:8], "little"):]
+
+
+def _with_sorted_header(payload: bytes) -> bytes:
+    """The same file with its JSON header's keys sorted. safetensors writes metadata from a
+    Rust HashMap, whose order differs from process to process, so the same tensors would
+    otherwise give different bytes (docs/reliability.md, Determinism)."""
+    header_len = int.from_bytes(payload[:8], "little")
+    header = json.loads(payload[8 : 8 + header_len])
+    text = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    text += b" " * (-len(text) % 8)  # the format pads the header to 8-byte alignment
+    return len(text).to_bytes(8, "little") + text + _data_section(payload)
 
 
 def read_safetensors_header(path: Path, payload: bytes) -> dict:
