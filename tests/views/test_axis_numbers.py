@@ -36,7 +36,8 @@ def test_categorical_colours_give_each_frequency_one_solid_colour():
     assert (colors["zmin"], colors["zmax"]) == (0.5, 5.5)
     assert colors["colorbar"]["tickvals"] == [1, 3, 5]
     scale = colors["colorscale"]
-    assert len(scale) == 2 * 5 and all(a[1] == b[1] for a, b in zip(scale[::2], scale[1::2]))
+    bands = zip(scale[::2], scale[1::2], strict=True)
+    assert len(scale) == 2 * 5 and all(a[1] == b[1] for a, b in bands)  # solid bands
     again = categorical_heatmap_colors([[3, 4]])["colorscale"]
     assert again[0][1] == scale[4][1]  # k=3 has the same colour in every figure
 
