@@ -117,9 +117,12 @@ def match_variant(workspace: Workspace, family: str, params: dict[str, Any]) -> 
         return candidates[0]
     if not candidates:
         known = [v for _, v in workspace.list_variants(family)]
+        shown = ", ".join(known[:5]) + (f" and {len(known) - 5} more" if len(known) > 5 else "")
+        train = " ".join(f"--param {k}={v}" for k, v in params.items())
         raise KeyError(f"No '{family}' variant with {params} in {workspace.root}; known: "
-                       f"{known or 'none'}. Train one: `miscope train {family} "
-                       + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in params.items())
-                       + "`")
-    raise KeyError(f"Several '{family}' variants match {params}: {candidates}; add "
-                   f"parameters or pass a variant id")
+                       f"{shown or 'none'} (all: `miscope variants`). Train one: "
+                       f"`miscope train {family} {train}`")
+    shown = ", ".join(candidates[:5]) + (f" and {len(candidates) - 5} more"
+                                         if len(candidates) > 5 else "")
+    raise KeyError(f"Several '{family}' variants match {params}: {shown}; add parameters or "
+                   f"pass a variant id")

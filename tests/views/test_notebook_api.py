@@ -23,7 +23,8 @@ def test_load_by_family_and_parameters_equals_load_by_id(tiny_variant, variant):
 
 def test_load_errors_list_what_exists(tiny_variant):
     workspace, _ = tiny_variant
-    with pytest.raises(KeyError, match="known.*p13.*miscope train modulo_addition --prime 59"):
+    with pytest.raises(KeyError,
+                       match="known.*p13.*miscope train modulo_addition --param prime=59"):
         load_variant("modulo_addition", data_dir=workspace.root, prime=59)
     with pytest.raises(TypeError, match="valid"):
         load_variant("modulo_addition", data_dir=workspace.root, modulus=13)
