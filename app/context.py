@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import flask
 
-from miscope_core.workspace import Workspace
+from services.workspace import Workspace
 
 CONFIG_KEY = "MISCOPE_DATA_DIR"
 

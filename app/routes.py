@@ -8,8 +8,8 @@ import logging
 
 import flask
 
-from miscope_core.workspace import Workspace
 from services.export_jobs import IMAGE_FORMATS, ExportBusy, ExportQueue, start_panel_export
+from services.workspace import Workspace
 
 DOWNLOAD_FORMATS = ("png", "svg", "html", "csv", "pdf", "gif")
 BAD_REQUEST = (KeyError, ValueError, TypeError, LookupError)

@@ -11,9 +11,9 @@ import logging
 import webbrowser
 from pathlib import Path
 
-from miscope_core.workspace import Workspace
 from services.jobs import JobStore
 from services.supervisor import JobSupervisor, resume_interrupted_jobs
+from services.workspace import Workspace
 
 PAGES = (  # module, path, name, order
     ("app.pages.home", "/", "Overview", 0),

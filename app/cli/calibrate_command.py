@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from miscope_core.calibration.runner import LONG_EPOCHS
+from services.calibration import LONG_EPOCHS
 
 REPORT_NAME = "calibration.md"
 
@@ -105,15 +105,13 @@ def print_outcome(outcome) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the calibration; exit 0 when every check passed, 1 otherwise."""
-    from miscope_core.calibration.report import FIGURES, LONG_FIGURES, export_figures, write_report
-    from miscope_core.calibration.runner import (
+    from services.calibration import (
         QUICK_SEEDS,
         all_passed,
-        plan_runs,
-        prepare_in_parallel,
-        train_and_analyze,
+        run_calibration,
+        write_calibration_report,
     )
-    from miscope_core.workspace import Workspace
+    from services.workspace import Workspace
 
     started = time.monotonic()
     if args.seeds is None:
@@ -122,32 +120,13 @@ def run(args: argparse.Namespace) -> int:
     args.output_asked = args.doc is not None
     if args.doc is None:
         args.doc = workspace.root / "reports" / REPORT_NAME
-    runs = plan_runs(args.preset, args.seeds, args.skip_long, args.long_epochs)
-    outcomes, figures, prepared = [], {}, {}
-    if not args.no_train and args.max_train_minutes is None:
-        prepared = prepare_in_parallel(runs, workspace, args.device)
-    for run_spec in runs:
-        budget = None if args.max_train_minutes is None else args.max_train_minutes * 60
-        outcome = train_and_analyze(run_spec, workspace, args.device, train=not args.no_train,
-                                    max_train_seconds=budget)
-        if outcome.variant_id in prepared:  # the work was done in a worker process
-            outcome.train_seconds, outcome.analyze_seconds = prepared[outcome.variant_id]
-        print_outcome(outcome)
-        outcomes.append(outcome)
+    budget = None if args.max_train_minutes is None else args.max_train_minutes * 60
+    outcomes = run_calibration(workspace, args.preset, args.seeds, args.skip_long,
+                               args.long_epochs, args.device, train=not args.no_train,
+                               max_train_seconds=budget, on_outcome=print_outcome)
     if str(args.doc) != "-":
-        figures_dir = args.doc.parent / "figures" / "calibration"
-        first_quick = next((o for o in outcomes if o.paths is not None and o.run.role != "long"),
-                           None)
-        for outcome, chosen, prefix in ((first_quick, FIGURES, ""),
-                                        (next((o for o in outcomes if o.run.role == "long"
-                                               and o.paths is not None), None),
-                                         LONG_FIGURES, "")):
-            if outcome is not None:
-                figures[outcome.variant_id] = export_figures(outcome, workspace.root,
-                                                             figures_dir, prefix, chosen)
-        notes = notes_for(args, outcomes)
-        path = write_report(outcomes, args.doc, figures, command_line(args),
-                            time.monotonic() - started, notes)
+        path = write_calibration_report(outcomes, workspace, args.doc, command_line(args),
+                                        time.monotonic() - started, notes_for(args, outcomes))
         print(f"wrote {path}")
     ok = all_passed(outcomes)
     print("calibration: all checks passed" if ok else "calibration: some checks failed or "
@@ -157,13 +136,9 @@ def run(args: argparse.Namespace) -> int:
 
 def notes_for(args: argparse.Namespace, outcomes) -> list[str]:
     """Context lines for the report (device, canonical run, skipped variants)."""
-    import platform
+    from services.calibration import device_note
 
-    import torch
-
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    notes = [f"Device: {device} ({platform.processor() or platform.machine()}, "
-             f"torch {torch.__version__}); preset {args.preset}."]
+    notes = [device_note(args.device, args.preset)]
     if args.preset == "quick":
         notes.append("The literature's own setting (p = 113, 30%, 25k epochs) is "
                      "`--preset canonical --device cuda`; it was not part of this run.")

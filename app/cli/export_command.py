@@ -47,41 +47,25 @@ def add_views_parser(subparsers, parents: list[argparse.ArgumentParser]) -> None
 
 def run_views(args: argparse.Namespace) -> int:
     """Print one line per view: name, kind, title (and why not, for a variant)."""
-    from miscope_core.views import VariantSource, available_views, list_views
+    from services.catalog import list_catalog
 
-    reasons = {}
-    if args.variant:
-        source = VariantSource.open(args.data_dir, args.variant)
-        reasons = {row.name: row.reason for row in available_views(source)
-                   if not row.available}
-    for spec in list_views():
-        line = f"{spec.name:<48} {spec.kind:<14} {spec.title}"
-        if spec.name in reasons:
-            line += f"  [not available: {reasons[spec.name]}]"
+    for row in list_catalog(args.data_dir, args.variant):
+        line = f"{row['name']:<48} {row['kind']:<14} {row['title']}"
+        if row["not_available"]:
+            line += f"  [not available: {row['not_available']}]"
         print(line)
     print("Details and parameters: docs/views.md", file=sys.stderr)
     return 0
-
-
-def default_views(source, fmt: str) -> list[str]:
-    """Every available view; for gif only those that change with the epoch."""
-    from miscope_core.views import available_views, get_view
-
-    names = [row.name for row in available_views(source) if row.available]
-    return [n for n in names if fmt != "gif" or get_view(n).uses_epoch]
 
 
 def run(args: argparse.Namespace) -> int:
     """Export the views; print one line per file; exit 1 if any view failed."""
     from tqdm import tqdm
 
-    from miscope_core.views import VariantSource, get_view
-    from miscope_core.views.export import ExportError, export_many
+    from services.catalog import ExportError, export_views, views_to_export
 
     try:
-        source = VariantSource.open(args.data_dir, args.variant)
-        names = [get_view(v).name for v in args.views] if args.views else \
-            default_views(source, args.format)
+        names = views_to_export(args.data_dir, args.variant, args.views, args.format)
     except KeyError as exc:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return 2
@@ -94,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
         bar.set_postfix_str(name)
 
     try:
-        results = export_many(source, names, args.format, args.output, args.epoch, advance)
+        results = export_views(args.data_dir, args.variant, names, args.format, args.output,
+                               args.epoch, advance)
     except ExportError as exc:
         bar.close()
         print(f"error: {exc}", file=sys.stderr)

@@ -9,9 +9,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from miscope_core.families import ValidationError
-from miscope_core.io import CorruptFileError
 from services.jobs import JobConflictError
+from services.workspace import CorruptFileError, ValidationError
 
 USAGE_ERRORS = (ValidationError, KeyError, ValueError)
 
@@ -33,9 +32,9 @@ def parse_assignments(items: Sequence[str] | None, what: str) -> dict[str, str]:
 
 def cmd_families(args) -> int:
     """List registered families with their parameters and presets."""
-    from miscope_core.families import get_family, list_families
+    from services.registry import describe_families
 
-    described = [get_family(name).describe() for name in list_families()]
+    described = describe_families()
     if args.json:
         print(json.dumps(described, indent=2, default=str))
         return 0
@@ -51,7 +50,7 @@ def cmd_families(args) -> int:
 
 def cmd_variants(args) -> int:
     """List the variants in the workspace with their training state."""
-    from miscope_core.workspace import Workspace
+    from services.workspace import Workspace
 
     workspace = Workspace.open(args.data_dir)
     rows = []

@@ -39,9 +39,9 @@ def register_executor(app, data_dir: str, prefix: str) -> None:
 
 def start_and_wait(data_dir: str, job_ids) -> dict[str, object]:
     """Start each named queued job once and wait for it: {id: exit code or refusal reason}."""
-    from miscope_core.workspace import Workspace
     from services.jobs import JobStateError
     from services.launch import start_job
+    from services.workspace import Workspace
 
     ids = [job_ids] if isinstance(job_ids, str) else job_ids
     if not isinstance(ids, list):

@@ -8,10 +8,10 @@ from dash import Input, Output, State, dcc, html, no_update
 from app.components.common import error_alert, jobs_table, page_header, state_badge
 from app.components.executor import executor_stores, register_executor
 from app.context import current_workspace
-from miscope_core.families import ValidationError
 from services.jobs import JobConflictError, JobStore
 from services.launch import launch_analysis
 from services.registry import CorruptFileError, analysis_status, list_variant_states
+from services.workspace import ValidationError
 
 STATUS_COLORS = {"complete": "success", "missing": "secondary", "stale": "warning",
                  "not applicable": "light"}
@@ -19,11 +19,11 @@ STATUS_COLORS = {"complete": "success", "missing": "secondary", "stale": "warnin
 
 def layout(variant: str | None = None, **_query):
     """Variant and analyzer pickers, per-variant status, launch, analysis history."""
-    from miscope_core.analysis.registry import list_analyzers
+    from services.analyzers import describe_analyzers
 
     workspace = current_workspace()
     variants = [v for v in list_variant_states(workspace) if v.checkpoints]
-    analyzers = list_analyzers()
+    analyzers = describe_analyzers()
     chosen = [variant] if variant in {v.variant_id for v in variants} else \
         [v.variant_id for v in variants if v.state in ("trained", "partial", "stale")][:1]
     return html.Div([

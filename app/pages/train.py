@@ -8,10 +8,10 @@ from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from app.components.common import error_alert, job_badge, page_header, progress_bar
 from app.components.executor import executor_stores, register_executor
 from app.context import current_workspace
-from miscope_core.families import ValidationError
 from services.jobs import JobConflictError, JobStore
 from services.launch import cancel_job, launch_training, training_form, validate_training_request
 from services.registry import describe_families
+from services.workspace import ValidationError
 
 SETTING_HELP = {
     "epochs": "number of training epochs (a longer run extends an existing variant)",
