@@ -148,7 +148,7 @@ class ExportQueue:
             with self._running:
                 if job.cancel_requested:
                     raise ExportCancelled("export cancelled before it started")
-                job.state = "running"
+                job.state, job.message = "running", "drawing the frames…"
                 job.payload, job.mime, job.filename = work(on_frame)
             job.state, job.message = "done", f"{job.filename} ready"
         except ExportCancelled:
