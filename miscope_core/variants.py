@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from miscope_core.families import TrainingConfig, get_family
+from miscope_core.families import TrainingConfig, ValidationError, get_family
 
 VARIANT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 
@@ -39,6 +39,29 @@ class VariantSpec:
         """JSON-friendly form stored in variant.json."""
         return {"family": self.family, "params": dict(self.params),
                 "training": self.training.as_dict()}
+
+    def checkpoint_epochs(self) -> list[int]:
+        """The epochs this run saves checkpoints at (validates the schedule)."""
+        from miscope_core.training.schedule import resolve_checkpoint_epochs
+
+        family = get_family(self.family)
+        return resolve_checkpoint_epochs(self.training.checkpoints, self.training.epochs,
+                                         lambda n: family.default_checkpoints(self.params, n))
+
+    def differences_from(self, stored: Mapping[str, Any]) -> list[str]:
+        """Settings (family, params, outcome-shaping training) where a stored record differs."""
+        stored_family = stored.get("family")
+        if stored_family != self.family:
+            return [f"family: stored {stored_family!r}, requested {self.family!r}"]
+        stored_params = dict(stored.get("params") or {})
+        names = sorted(set(stored_params) | set(self.params))
+        found = [f"{name}: stored {stored_params.get(name)!r}, requested {self.params.get(name)!r}"
+                 for name in names if stored_params.get(name) != self.params.get(name)]
+        stored_training = TrainingConfig.from_dict(stored["training"]).outcome_settings()
+        chosen = self.training.outcome_settings()
+        found += [f"{name}: stored {stored_training[name]!r}, requested {chosen[name]!r}"
+                  for name in chosen if stored_training[name] != chosen[name]]
+        return found
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VariantSpec:
@@ -78,6 +101,25 @@ class VariantPaths:
     def artifacts(self) -> Path:
         """Analysis output root."""
         return self.root / "artifacts"
+
+
+def check_stored_settings(paths: VariantPaths, spec: VariantSpec) -> None:
+    """Refuse to resume or extend a variant whose variant.json records other settings."""
+    if not paths.variant_json.exists():
+        return
+    from miscope_core.io import CorruptFileError, read_json
+
+    stored = read_json(paths.variant_json)
+    try:
+        differences = spec.differences_from(stored)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise CorruptFileError(paths.variant_json, f"unreadable settings ({exc!r})") from None
+    if differences:
+        raise ValidationError(
+            f"Variant {spec.variant_id} already exists in {paths.root} with other settings "
+            f"({'; '.join(differences)}); resuming would mix two runs. Train into another "
+            f"--data-dir, or delete that variant directory to retrain it"
+        )
 
 
 def check_variant_id(variant_id: str) -> str:

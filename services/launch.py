@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from miscope_core.families import ValidationError, get_family
-from miscope_core.variants import VariantSpec
+from miscope_core.families import TrainingConfig, ValidationError, get_family
+from miscope_core.specs import check_device, resolve_variant_spec
+from miscope_core.variants import VariantSpec, check_stored_settings
 from miscope_core.workspace import Workspace
 from services.jobs import Job, JobStore
 from services.registry import list_checkpoint_epochs, locate_variant
@@ -38,27 +39,21 @@ def validate_training_request(
     training: Mapping[str, Any] | None = None,
 ) -> TrainingRequest:
     """Resolve and validate form input; raises ValidationError naming the bad value."""
-    from miscope_core.training.schedule import resolve_checkpoint_epochs
-
-    try:
-        fam = get_family(family)
-    except KeyError as exc:
-        raise ValidationError(str(exc.args[0])) from None
-    clean_params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
-    clean_training = {k: v for k, v in (training or {}).items() if v not in (None, "")}
-    try:
-        resolved, config = fam.resolve(preset, clean_params, clean_training)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(str(exc)) from None
-    epochs = resolve_checkpoint_epochs(config.checkpoints, config.epochs,
-                                       lambda n: fam.default_checkpoints(resolved, n))
-    spec = VariantSpec(family, resolved, config)
-    return TrainingRequest(family, spec.variant_id, resolved, config.as_dict(), epochs)
+    spec = resolve_variant_spec(family, preset, params, training)
+    return TrainingRequest(spec.family, spec.variant_id, dict(spec.params),
+                           spec.training.as_dict(), spec.checkpoint_epochs())
 
 
 def launch_training(workspace: Workspace, request: TrainingRequest, start: bool = True,
                     analyze_after: bool = False, device: str | None = None) -> Job:
-    """Record a training job (refused if the variant is busy) and, with start, spawn it."""
+    """Record a training job (refused if the variant is busy) and, with start, spawn it.
+
+    A bad device, or a variant already on disk with other settings, is refused before the
+    job record is written.
+    """
+    device = check_device(device)
+    spec = VariantSpec(request.family, request.params, TrainingConfig.from_dict(request.training))
+    check_stored_settings(workspace.variant_paths(spec.family, spec.variant_id), spec)
     kind = "train_analyze" if analyze_after else "train"
     job = JobStore(workspace.jobs_db).create(kind, request.family, request.variant_id,
                                              request.job_params(device))

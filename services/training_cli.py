@@ -21,6 +21,7 @@ POLL_S = 0.3
 
 def run_training_command(args, params: dict, overrides: dict) -> int:
     """Validate like the Train page, record a job, run it in the foreground."""
+    from miscope_core.specs import check_device
     from miscope_core.workspace import Workspace
     from services.launch import launch_training, validate_training_request
 
@@ -29,6 +30,7 @@ def run_training_command(args, params: dict, overrides: dict) -> int:
     if args.checkpoints is not None:
         overrides["checkpoints"] = args.checkpoints
     request = validate_training_request(args.family, args.preset, params, overrides)
+    check_device(args.device)  # refused before the workspace is created
     workspace = Workspace.open(args.data_dir)
     target = workspace.variant_paths(request.family, request.variant_id).root
     print(f"Variant {request.variant_id} -> {target}")

@@ -72,11 +72,9 @@ def plan_runs(preset: str = "quick", seeds=QUICK_SEEDS, skip_long: bool = False,
 
 def variant_spec(run: CalibrationRun):
     """The VariantSpec of a calibration run."""
-    from miscope_core.families import get_family
-    from miscope_core.variants import VariantSpec
+    from miscope_core.specs import resolve_variant_spec
 
-    params, config = get_family("modulo_addition").resolve(run.preset, run.params, run.training)
-    return VariantSpec("modulo_addition", params, config)
+    return resolve_variant_spec("modulo_addition", run.preset, run.params, run.training)
 
 
 def train_and_analyze(run: CalibrationRun, workspace, device: str | None = None,

@@ -13,6 +13,8 @@ from miscope_core.families.base import (
     Probe,
     TrainingConfig,
     ValidationError,
+    format_id_number,
+    parse_number,
 )
 from miscope_core.families.family import Family, Task
 
@@ -58,5 +60,6 @@ def list_families() -> list[str]:
 
 __all__ = [
     "FAMILIES", "Batch", "Family", "ModelConfig", "ParamSpec", "Preset", "Probe", "Task",
-    "TrainingConfig", "ValidationError", "get_family", "list_families", "register_family",
+    "TrainingConfig", "ValidationError", "format_id_number", "get_family", "list_families",
+    "parse_number", "register_family",
 ]

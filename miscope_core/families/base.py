@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -18,6 +19,65 @@ class ValidationError(ValueError):
     """User input (a parameter, a config value, a schedule) broke a documented rule."""
 
 
+MAX_EPOCHS = 1_000_000
+MAX_BATCH_SIZE = 100_000
+_TYPE_WORDS = {int: "an integer", float: "a number"}
+
+
+def parse_number(name: str, value: Any, kind: type = float) -> int | float:
+    """A finite int or float from a number or numeric string; bools, NaN and inf are refused.
+
+    The error names the setting and the expected type, e.g. "lr must be a number, got 'abc'".
+    """
+    parsed = _parse_numeric_text(value) if isinstance(value, str) else value
+    if isinstance(parsed, bool) or not isinstance(parsed, int | float | np.integer | np.floating):
+        raise ValidationError(f"{name} must be {_TYPE_WORDS[kind]}, got {value!r}")
+    if isinstance(parsed, int | np.integer):
+        return int(parsed) if kind is int else _finite_float(name, parsed, value)
+    number = _finite_float(name, parsed, value)
+    if kind is int:
+        if not number.is_integer():
+            raise ValidationError(f"{name} must be an integer, got {value!r}")
+        return int(number)
+    return number
+
+
+def _finite_float(name: str, parsed: Any, raw: Any) -> float:
+    try:
+        number = float(parsed)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ValidationError(f"{name} must be a finite number, got {raw!r}")
+    return number
+
+
+def _parse_numeric_text(text: str) -> Any:
+    for parse in (int, float):
+        try:
+            return parse(text.strip())
+        except ValueError:
+            pass
+    return text
+
+
+def format_id_number(value: float) -> str:
+    """A number as it appears in a variant id: lossless (shortest repr), '0.4' stays '0.4'.
+
+    Unlike '%g' (6 significant digits), two different floats never format alike, so two
+    settings never share an id; integral values drop '.0' and '+' is dropped from exponents
+    so ids keep to [A-Za-z0-9_.-].
+    """
+    text = repr(float(value))
+    text = text.removesuffix(".0")
+    return text.replace("+", "")
+
+
+def _check_range(name: str, value: float, low: float, high: float, rule: str) -> None:
+    if not low <= value <= high:
+        raise ValidationError(f"{name} must be {rule}, got {value!r}")
+
+
 @dataclass(frozen=True)
 class ParamSpec:
     """One typed domain parameter of a family, with its default and validation rule."""
@@ -30,11 +90,9 @@ class ParamSpec:
 
     def coerce(self, value: Any) -> Any:
         """Convert a CLI/form string or a number to this parameter's type, or raise."""
+        if self.type in (int, float):
+            return parse_number(self.name, value, self.type)
         try:
-            if self.type is int and isinstance(value, float) and not value.is_integer():
-                raise ValueError
-            if self.type is int and isinstance(value, str):
-                return int(value.strip())
             return self.type(value)
         except (TypeError, ValueError):
             raise ValidationError(
@@ -94,29 +152,30 @@ class TrainingConfig:
     OUTCOME_FIELDS: ClassVar[tuple[str, ...]] = ("lr", "weight_decay", "betas", "batch_size")
 
     def __post_init__(self) -> None:
-        if int(self.epochs) != self.epochs or self.epochs < 1:
-            raise ValidationError(f"epochs must be a positive integer, got {self.epochs!r}")
-        if not self.lr > 0:
-            raise ValidationError(f"lr must be > 0, got {self.lr!r}")
-        if self.weight_decay < 0:
-            raise ValidationError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
-        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
-            raise ValidationError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise ValidationError(f"batch_size must be >= 1 or None, got {self.batch_size!r}")
-        object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
+        # Canonical types (weight_decay 1 and 1.0 are one setting), so ids and hashes agree
+        # whichever front end typed the value.
+        epochs = parse_number("epochs", self.epochs, int)
+        _check_range("epochs", epochs, 1, MAX_EPOCHS, f"a positive integer in 1..{MAX_EPOCHS:,}")
+        lr = parse_number("lr", self.lr)
+        if not 0 < lr <= 10:
+            raise ValidationError(f"lr must be in (0, 10], got {lr!r}")
+        weight_decay = parse_number("weight_decay", self.weight_decay)
+        _check_range("weight_decay", weight_decay, 0, 100, "in [0, 100]")
+        for name, value in (("epochs", epochs), ("lr", lr), ("weight_decay", weight_decay),
+                            ("betas", _parse_betas(self.betas)),
+                            ("batch_size", _parse_batch_size(self.batch_size)),
+                            ("checkpoints", _parse_schedule(self.checkpoints))):
+            object.__setattr__(self, name, value)
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> TrainingConfig:
         """Return a copy with overrides applied; unknown keys are listed in the error."""
         known = {f.name for f in fields(self)}
-        unknown = sorted(set(overrides) - known)
+        unknown = sorted(set(overrides) - known, key=str)
         if unknown:
             raise ValidationError(
                 f"Unknown training setting(s) {unknown}; valid settings: {sorted(known)}"
             )
-        converted = {key: _coerce_like(getattr(self, key), key, value)
-                     for key, value in overrides.items()}
-        return replace(self, **converted)
+        return replace(self, **overrides)
 
     def outcome_settings(self) -> dict[str, Any]:
         """The settings that change the trained weights (part of the variant's identity)."""
@@ -134,17 +193,32 @@ class TrainingConfig:
         return cls(**data)
 
 
-def _coerce_like(current: Any, key: str, value: Any) -> Any:
-    if isinstance(value, str):
-        if key == "betas":
-            return tuple(float(part) for part in value.split(","))
-        if key == "batch_size" and value.lower() in ("none", "full"):
-            return None
-        if key == "checkpoints":
-            return value
-        if key in ("epochs", "batch_size"):
-            return int(value)
-        return float(value)
+def _parse_betas(value: Any) -> tuple[float, float]:
+    parts = value.split(",") if isinstance(value, str) else value
+    if not isinstance(parts, list | tuple) or len(parts) != 2:
+        raise ValidationError(f"betas must be two numbers in [0, 1) like 0.9,0.98, got {value!r}")
+    betas = tuple(parse_number("betas", part) for part in parts)
+    if not all(0 <= b < 1 for b in betas):
+        raise ValidationError(f"betas must be two numbers in [0, 1), got {value!r}")
+    return betas
+
+
+def _parse_batch_size(value: Any) -> int | None:
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "full")):
+        return None
+    size = parse_number("batch_size", value, int)
+    _check_range("batch_size", size, 1, MAX_BATCH_SIZE,
+                 f"'full' or an integer in 1..{MAX_BATCH_SIZE:,}")
+    return size
+
+
+def _parse_schedule(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        value = ",".join(str(parse_number("checkpoints", v, int)) for v in value)
+    if not isinstance(value, str):
+        raise ValidationError(
+            f"checkpoints must be 'default', 'every:N' or a comma list of epochs, got {value!r}"
+        )
     return value
 
 

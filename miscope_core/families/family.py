@@ -47,11 +47,14 @@ class Family:
     param_specs: ClassVar[tuple[ParamSpec, ...]]
     presets: ClassVar[Mapping[str, Preset]]
     default_preset: ClassVar[str]
+    # The integer domain parameter that sets the probe's size: new variants are bounded by
+    # this machine's memory through it (miscope_core.specs.check_memory names its range).
+    size_param: ClassVar[str | None] = None
 
     def validate_params(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """Fill defaults, reject unknown names (listing valid ones) and check every value."""
         specs = {spec.name: spec for spec in self.param_specs}
-        unknown = sorted(set(raw) - set(specs))
+        unknown = sorted(set(raw) - set(specs), key=str)
         if unknown:
             raise ValidationError(
                 f"Unknown parameter(s) {unknown} for family '{self.name}'; "
@@ -61,13 +64,12 @@ class Family:
 
     def preset(self, name: str) -> Preset:
         """Look up a preset by name; the error lists the family's presets."""
-        try:
+        if isinstance(name, str) and name in self.presets:
             return self.presets[name]
-        except KeyError:
-            raise ValidationError(
-                f"Unknown preset '{name}' for family '{self.name}'; "
-                f"available presets: {sorted(self.presets)}"
-            ) from None
+        raise ValidationError(
+            f"Unknown preset {name!r} for family '{self.name}'; "
+            f"available presets: {sorted(self.presets)}"
+        )
 
     def resolve(
         self,
@@ -97,6 +99,24 @@ class Family:
             "probe": self.probe_description(defaults),
             "context": sorted(self.context_keys()),
         }
+
+    def probe_rows(self, params: Mapping[str, Any]) -> int:
+        """Number of probe sequences (override with a formula when the probe is large)."""
+        return len(self.build_probe(params).tokens)
+
+    def estimate_memory_bytes(self, params: Mapping[str, Any]) -> int:
+        """Rough peak of the analysis forward pass: every cached activation and the logits.
+
+        One float32 per element of the residual-stream hooks (about 6 x d_model), q/k/v/z
+        (4 x n_heads x d_head), attention scores and pattern (2 x n_heads x n_ctx), MLP
+        pre/post (2 x d_mlp) per layer, plus d_vocab_out logits, at every position of every
+        probe row.
+        """
+        cfg = self.model_config(params)
+        per_layer = (6 * cfg.d_model + 4 * cfg.n_heads * cfg.d_head + 2 * cfg.n_heads * cfg.n_ctx
+                     + 2 * (cfg.d_mlp or 0))
+        per_position = cfg.d_vocab_out + cfg.n_layers * per_layer
+        return 4 * self.probe_rows(params) * cfg.n_ctx * per_position
 
     # --- what every family implements -------------------------------------------------
     def model_config(self, params: Mapping[str, Any]) -> ModelConfig:

@@ -8,6 +8,7 @@ weight matrices train. The probe is the full p x p grid of inputs in a-major ord
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,8 @@ from miscope_core.families import (
     Preset,
     Probe,
     TrainingConfig,
+    ValidationError,
+    format_id_number,
     register_family,
 )
 from miscope_core.families.fourier import (
@@ -36,8 +39,22 @@ def is_prime(n: int) -> bool:
     return n >= 2 and all(n % d for d in range(2, int(n**0.5) + 1))
 
 
+# A static ceiling keeps the primality test instant; the real bound, from this machine's
+# memory, is applied when a new variant is resolved (miscope_core.specs).
+MAX_PRIME = 10_007
+
+
 def _check_prime(value: int) -> str | None:
+    if value > MAX_PRIME:
+        return f"must be a prime number in 3..{MAX_PRIME}"
     return None if value >= 3 and is_prime(value) else "must be a prime number >= 3"
+
+
+def smallest_train_fraction(p: int) -> float:
+    """The smallest train_fraction (3 significant digits, rounded up) giving one training pair."""
+    exact = 1 / (p * p)
+    unit = 10.0 ** (math.floor(math.log10(exact)) - 2)
+    return float(f"{math.ceil(exact / unit) * unit:.3g}")
 
 
 def _check_fraction(value: float) -> str | None:
@@ -129,6 +146,18 @@ class ModuloAddition(Family):
         ),
     }
     default_preset = "quick"
+    size_param = "prime"
+
+    def validate_params(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Per-parameter checks, then a training split holding at least one pair."""
+        params = super().validate_params(raw)
+        p, fraction = params["prime"], params["train_fraction"]
+        if int(fraction * p * p) == 0:
+            raise ValidationError(
+                f"train_fraction={fraction!r} with prime={p} leaves 0 of the {p * p} pairs for "
+                f"training; use train_fraction >= {smallest_train_fraction(p):g}"
+            )
+        return params
 
     def model_config(self, params: Mapping[str, Any]) -> ModelConfig:
         """1 layer, d_model 128, 4 heads of 32, d_mlp 512, vocab p + 1 ('=' is p), 3 positions."""
@@ -167,6 +196,10 @@ class ModuloAddition(Family):
             train=Batch(tokens[train_mask], labels[train_mask]),
             test=Batch(tokens[~train_mask], labels[~train_mask]),
         )
+
+    def probe_rows(self, params: Mapping[str, Any]) -> int:
+        """p^2: every (a, b) pair."""
+        return params["prime"] ** 2
 
     def build_probe(self, params: Mapping[str, Any]) -> Probe:
         """Every (a, b) pair, a-major, with its answer (a + b) mod p."""
@@ -215,4 +248,4 @@ class ModuloAddition(Family):
     def variant_stem(self, params: Mapping[str, Any]) -> str:
         """e.g. p59_seed999_dseed598_tf0.4"""
         return (f"p{params['prime']}_seed{params['seed']}_dseed{params['data_seed']}"
-                f"_tf{params['train_fraction']:g}")
+                f"_tf{format_id_number(params['train_fraction'])}")

@@ -24,7 +24,7 @@ from miscope_core.training.records import (
 )
 from miscope_core.training.schedule import resolve_checkpoint_epochs
 from miscope_core.training.state import ResumeState, load_resume_state
-from miscope_core.variants import VariantPaths, VariantSpec
+from miscope_core.variants import VariantPaths, VariantSpec, check_stored_settings
 from miscope_core.workspace import Workspace
 
 
@@ -84,6 +84,7 @@ def train_variant(
     retain_freed_memory()
     family = get_family(spec.family)
     paths = workspace.variant_paths(spec.family, spec.variant_id)
+    check_stored_settings(paths, spec)
     # a variant already started keeps its count: resumes must compute as the first run did
     threads = recorded_threads(paths) or resolve_threads(threads)
     env = RunEnvironment.current(resolve_device(device), threads)

@@ -8,7 +8,7 @@ from app.cli.main import main
 def test_bad_long_epochs_is_a_usage_error_before_any_training(tmp_path, capsys):
     code = main(["calibrate", "--long-epochs", "0", "--data-dir", str(tmp_path), "--doc", "-"])
     assert code == 2
-    assert "epochs must be a positive integer, got 0" in capsys.readouterr().err
+    assert "epochs must be a positive integer in 1..1,000,000, got 0" in capsys.readouterr().err
     assert not list(tmp_path.rglob("variant.json"))
 
 

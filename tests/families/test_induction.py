@@ -30,7 +30,7 @@ def test_registry_lists_family():
         ({"min_period": 17}, r"min_period must be <= half_length \(16\), got 17"),
         ({"min_period": 0}, "min_period must be between 1 and 256, got 0"),
         ({"data_seed": -3}, "data_seed must be a non-negative integer"),
-        ({"half_length": "eight"}, "Expected int, got 'eight'"),
+        ({"half_length": "eight"}, "half_length must be an integer, got 'eight'"),
         ({"prime": 7}, r"Unknown parameter\(s\) \['prime'\].*valid parameters"),
     ],
 )

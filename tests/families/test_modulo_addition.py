@@ -24,7 +24,7 @@ def test_registry_lists_family_and_suggests_close_names():
         ({"train_fraction": 1.0}, "train_fraction must be strictly between 0 and 1"),
         ({"train_fraction": 0}, "train_fraction must be strictly between 0 and 1"),
         ({"seed": -1}, "seed must be a non-negative integer"),
-        ({"prime": "abc"}, "Expected int, got 'abc'"),
+        ({"prime": "abc"}, "prime must be an integer, got 'abc'"),
         ({"modulus": 7}, r"Unknown parameter\(s\) \['modulus'\].*valid parameters"),
     ],
 )

@@ -62,7 +62,7 @@ def test_stale_heartbeat_marks_interrupted(tmp_path):
 @pytest.mark.parametrize("params, training, message", [
     ({"prime": 100}, {}, "prime must be a prime number"),
     ({"primes": 7}, {}, "Unknown parameter"),
-    ({"prime": "seven"}, {}, "Expected int"),
+    ({"prime": "seven"}, {}, "prime must be an integer"),
     ({}, {"epochs": 0}, "epochs must be a positive integer"),
     ({}, {"checkpoints": "every:x"}, "not valid"),
 ])
