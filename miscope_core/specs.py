@@ -113,21 +113,27 @@ def check_memory(family: Family, params: Mapping[str, Any]) -> None:
     if need <= budget:
         return
     size_param = getattr(family, "size_param", None)
-    where = (f"{size_param}={params[size_param]!r}" if size_param
-             else f"parameters {dict(params)}")
-    message = (f"{where} needs about {need / 1e9:.1f} GB for the analysis forward pass over "
-               f"its {family.probe_rows(params):,}-row probe, more than this machine's budget "
-               f"of {budget / 1e9:.1f} GB ({MEMORY_FRACTION:.0%} of its RAM)")
+    where = f"{size_param}={params[size_param]!r}" if size_param else f"parameters {dict(params)}"
+    message = (
+        f"{where} needs about {need / 1e9:.1f} GB for the analysis forward pass over "
+        f"its {family.probe_rows(params):,}-row probe, more than this machine's budget "
+        f"of {budget / 1e9:.1f} GB ({MEMORY_FRACTION:.0%} of its RAM)"
+    )
     if size_param:
         largest = largest_fitting_value(family, params, size_param, budget)
-        message += (f"; on this machine {size_param} must be at most {largest}"
-                    if largest is not None else "")
+        message += (
+            f"; on this machine {size_param} must be at most {largest}"
+            if largest is not None
+            else ""
+        )
     raise ValidationError(message)
 
 
-def largest_fitting_value(family: Family, params: Mapping[str, Any], name: str,
-                          budget: int) -> int | None:
+def largest_fitting_value(
+    family: Family, params: Mapping[str, Any], name: str, budget: int
+) -> int | None:
     """The largest valid value of integer parameter `name` whose probe fits in `budget`."""
+
     def fits(value: int) -> bool:
         return family.estimate_memory_bytes({**params, name: value}) <= budget
 
@@ -160,5 +166,8 @@ def _without_blanks(what: str, values: Any) -> dict[str, Any]:
         return {}
     if not isinstance(values, Mapping):
         raise ValidationError(f"{what} must be a mapping of name to value, got {values!r}")
-    return {key: value for key, value in values.items()
-            if not (value is None or (isinstance(value, str) and not value.strip()))}
+    return {
+        key: value
+        for key, value in values.items()
+        if not (value is None or (isinstance(value, str) and not value.strip()))
+    }

@@ -13,44 +13,51 @@ from services.jobs import JobStore
 from services.launch import launch_training, validate_training_request
 
 
-@pytest.mark.parametrize(("params", "training", "message"), [
-    ({}, {"epochs": 0}, r"epochs must be a positive integer in 1..1,000,000, got 0"),
-    ({}, {"epochs": 1_000_001}, r"epochs must be a positive integer in 1..1,000,000"),
-    ({}, {"epochs": 2.5}, "epochs must be an integer, got 2.5"),
-    ({}, {"lr": "abc"}, "lr must be a number, got 'abc'"),
-    ({}, {"lr": 0}, r"lr must be in \(0, 10\], got 0.0"),
-    ({}, {"lr": 11}, r"lr must be in \(0, 10\]"),
-    ({}, {"lr": float("nan")}, "lr must be a finite number, got nan"),
-    ({}, {"lr": "inf"}, "lr must be a finite number, got 'inf'"),
-    ({}, {"lr": True}, "lr must be a number, got True"),
-    ({}, {"weight_decay": -1}, r"weight_decay must be in \[0, 100\], got -1.0"),
-    ({}, {"weight_decay": 101}, r"weight_decay must be in \[0, 100\]"),
-    ({}, {"weight_decay": float("inf")}, "weight_decay must be a finite number"),
-    ({}, {"betas": "0.9,1.0"}, r"betas must be two numbers in \[0, 1\)"),
-    ({}, {"betas": "0.9,nan"}, "betas must be a finite number"),
-    ({}, {"betas": "0.9"}, r"betas must be two numbers in \[0, 1\) like 0.9,0.98"),
-    ({}, {"batch_size": 0}, r"batch_size must be 'full' or an integer in 1..100,000, got 0"),
-    ({}, {"checkpoints": "every:0"}, "Checkpoint interval must be >= 1"),
-    ({}, {"epochs": 100_000, "checkpoints": "every:1"}, "at most 10,000 are allowed"),
-    ({}, {"learning_rate": 1}, r"Unknown training setting\(s\) \['learning_rate'\]"),
-    ({"prime": True}, {}, "prime must be an integer, got True"),
-    ({"prime": 59.5}, {}, "prime must be an integer, got 59.5"),
-    ({"prime": 10**40}, {}, r"prime must be a prime number in 3..10007"),
-    ({"train_fraction": float("nan")}, {}, "train_fraction must be a finite number"),
-    ({"prime": 13, "train_fraction": 0.001}, {},
-     r"train_fraction=0.001 with prime=13 leaves 0 of the 169 pairs for training; "
-     r"use train_fraction >= 0.00592"),
-    ({"train_fraction": 1.0}, {}, "train_fraction must be strictly between 0 and 1"),
-    ({3: 1}, {}, r"Unknown parameter\(s\) \[3\]"),
-])
+@pytest.mark.parametrize(
+    ("params", "training", "message"),
+    [
+        ({}, {"epochs": 0}, r"epochs must be a positive integer in 1..1,000,000, got 0"),
+        ({}, {"epochs": 1_000_001}, r"epochs must be a positive integer in 1..1,000,000"),
+        ({}, {"epochs": 2.5}, "epochs must be an integer, got 2.5"),
+        ({}, {"lr": "abc"}, "lr must be a number, got 'abc'"),
+        ({}, {"lr": 0}, r"lr must be in \(0, 10\], got 0.0"),
+        ({}, {"lr": 11}, r"lr must be in \(0, 10\]"),
+        ({}, {"lr": float("nan")}, "lr must be a finite number, got nan"),
+        ({}, {"lr": "inf"}, "lr must be a finite number, got 'inf'"),
+        ({}, {"lr": True}, "lr must be a number, got True"),
+        ({}, {"weight_decay": -1}, r"weight_decay must be in \[0, 100\], got -1.0"),
+        ({}, {"weight_decay": 101}, r"weight_decay must be in \[0, 100\]"),
+        ({}, {"weight_decay": float("inf")}, "weight_decay must be a finite number"),
+        ({}, {"betas": "0.9,1.0"}, r"betas must be two numbers in \[0, 1\)"),
+        ({}, {"betas": "0.9,nan"}, "betas must be a finite number"),
+        ({}, {"betas": "0.9"}, r"betas must be two numbers in \[0, 1\) like 0.9,0.98"),
+        ({}, {"batch_size": 0}, r"batch_size must be 'full' or an integer in 1..100,000, got 0"),
+        ({}, {"checkpoints": "every:0"}, "Checkpoint interval must be >= 1"),
+        ({}, {"epochs": 100_000, "checkpoints": "every:1"}, "at most 10,000 are allowed"),
+        ({}, {"learning_rate": 1}, r"Unknown training setting\(s\) \['learning_rate'\]"),
+        ({"prime": True}, {}, "prime must be an integer, got True"),
+        ({"prime": 59.5}, {}, "prime must be an integer, got 59.5"),
+        ({"prime": 10**40}, {}, r"prime must be a prime number in 3..10007"),
+        ({"train_fraction": float("nan")}, {}, "train_fraction must be a finite number"),
+        (
+            {"prime": 13, "train_fraction": 0.001},
+            {},
+            r"train_fraction=0.001 with prime=13 leaves 0 of the 169 pairs for training; "
+            r"use train_fraction >= 0.00592",
+        ),
+        ({"train_fraction": 1.0}, {}, "train_fraction must be strictly between 0 and 1"),
+        ({3: 1}, {}, r"Unknown parameter\(s\) \[3\]"),
+    ],
+)
 def test_bad_input_names_the_setting_and_the_valid_range(params, training, message):
     with pytest.raises(ValidationError, match=message):
         resolve_variant_spec("modulo_addition", "tiny", params, training)
 
 
 def test_blank_form_values_fall_back_to_the_preset():
-    spec = resolve_variant_spec("modulo_addition", "tiny", {"prime": "", "seed": None},
-                                {"lr": " ", "epochs": None})
+    spec = resolve_variant_spec(
+        "modulo_addition", "tiny", {"prime": "", "seed": None}, {"lr": " ", "epochs": None}
+    )
     assert spec == resolve_variant_spec("modulo_addition", "tiny")
     assert resolve_variant_spec("modulo_addition", "tiny", epochs=90).training.epochs == 90
 
@@ -110,8 +117,18 @@ def test_launch_refuses_a_bad_device_before_recording_a_job(tmp_path):
 
 def test_cli_set_lr_abc_names_the_setting_and_writes_nothing(tmp_path, capsys):
     data_dir = tmp_path / "ws"
-    code = cli_main(["train", "modulo_addition", "--preset", "tiny", "--set", "lr=abc",
-                     "--data-dir", str(data_dir)])
+    code = cli_main(
+        [
+            "train",
+            "modulo_addition",
+            "--preset",
+            "tiny",
+            "--set",
+            "lr=abc",
+            "--data-dir",
+            str(data_dir),
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert "lr must be a number, got 'abc'" in err and "Traceback" not in err
@@ -120,7 +137,17 @@ def test_cli_set_lr_abc_names_the_setting_and_writes_nothing(tmp_path, capsys):
 
 def test_cli_device_tpu_is_refused_before_writing(tmp_path, capsys):
     data_dir = tmp_path / "ws"
-    code = cli_main(["train", "modulo_addition", "--preset", "tiny", "--device", "tpu",
-                     "--data-dir", str(data_dir)])
+    code = cli_main(
+        [
+            "train",
+            "modulo_addition",
+            "--preset",
+            "tiny",
+            "--device",
+            "tpu",
+            "--data-dir",
+            str(data_dir),
+        ]
+    )
     assert code == 2 and "Unknown device 'tpu'" in capsys.readouterr().err
     assert not data_dir.exists()

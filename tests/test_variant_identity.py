@@ -12,10 +12,19 @@ from services.jobs import JobStore
 from services.launch import launch_training, validate_training_request
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (0.4, "0.4"), (0.3, "0.3"), (0.5, "0.5"), (1e-05, "1e-05"), (2.0, "2"),
-    (0.4958676, "0.4958676"), (0.1 + 0.2, "0.30000000000000004"), (1e20, "1e20"),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.4, "0.4"),
+        (0.3, "0.3"),
+        (0.5, "0.5"),
+        (1e-05, "1e-05"),
+        (2.0, "2"),
+        (0.4958676, "0.4958676"),
+        (0.1 + 0.2, "0.30000000000000004"),
+        (1e20, "1e20"),
+    ],
+)
 def test_id_numbers_are_lossless_and_keep_exact_values_short(value, text):
     assert format_id_number(value) == text
     assert float(text) == value
@@ -23,12 +32,16 @@ def test_id_numbers_are_lossless_and_keep_exact_values_short(value, text):
 
 def test_existing_ids_are_unchanged_for_exact_values():
     assert resolve_variant_spec("modulo_addition", "quick").variant_id == (
-        "p59_seed999_dseed598_tf0.4")
+        "p59_seed999_dseed598_tf0.4"
+    )
     assert resolve_variant_spec("modulo_addition", "canonical").variant_id == (
-        "p113_seed999_dseed598_tf0.3")
+        "p113_seed999_dseed598_tf0.3"
+    )
     assert resolve_variant_spec("modulo_addition", "tiny").variant_id == "p13_seed0_dseed0_tf0.5"
-    assert resolve_variant_spec("modulo_addition", "quick", overrides={
-        "weight_decay": 2.0}).variant_id == "p59_seed999_dseed598_tf0.4_t0d928304"
+    assert (
+        resolve_variant_spec("modulo_addition", "quick", overrides={"weight_decay": 2.0}).variant_id
+        == "p59_seed999_dseed598_tf0.4_t0d928304"
+    )
 
 
 def test_nearby_train_fractions_get_different_ids():
@@ -40,11 +53,25 @@ def test_nearby_train_fractions_get_different_ids():
 
 @pytest.mark.parametrize("weight_decay", [2, 2.0, "2", "2.0", " 2 "])
 def test_typed_values_are_canonical_whatever_the_front_end(weight_decay):
-    cli = resolve_variant_spec("modulo_addition", "quick", {"prime": "59"},
-                               {"weight_decay": weight_decay, "betas": "0.9,0.98"})
-    form = validate_training_request("modulo_addition", "quick", {"prime": 59.0}, {
-        "weight_decay": 2.0, "betas": "0.9, 0.98", "batch_size": "full", "lr": 0.001,
-        "checkpoints": "default", "epochs": 3500})
+    cli = resolve_variant_spec(
+        "modulo_addition",
+        "quick",
+        {"prime": "59"},
+        {"weight_decay": weight_decay, "betas": "0.9,0.98"},
+    )
+    form = validate_training_request(
+        "modulo_addition",
+        "quick",
+        {"prime": 59.0},
+        {
+            "weight_decay": 2.0,
+            "betas": "0.9, 0.98",
+            "batch_size": "full",
+            "lr": 0.001,
+            "checkpoints": "default",
+            "epochs": 3500,
+        },
+    )
     assert cli.variant_id == form.variant_id == "p59_seed999_dseed598_tf0.4_t0d928304"
     assert isinstance(cli.training.weight_decay, float) and isinstance(cli.params["prime"], int)
 
@@ -58,8 +85,9 @@ def _collided(tmp_path):
     """A variant dir at the id of tf=0.495868 whose record says 0.4958676 (the old lossy id)."""
     workspace = Workspace.open(tmp_path / "ws")
     requested = resolve_variant_spec("modulo_addition", "tiny", {"train_fraction": 0.495868})
-    stored = VariantSpec("modulo_addition", {**requested.params, "train_fraction": 0.4958676},
-                         requested.training)
+    stored = VariantSpec(
+        "modulo_addition", {**requested.params, "train_fraction": 0.4958676}, requested.training
+    )
     paths = workspace.variant_paths("modulo_addition", requested.variant_id)
     write_variant_record(paths, stored, get_family("modulo_addition"), "cpu", "complete", 60)
     return workspace, requested, paths
@@ -89,7 +117,6 @@ def test_training_settings_mismatch_names_both_values(tmp_path):
     paths = workspace.variant_paths("modulo_addition", base.variant_id)
     write_variant_record(paths, base, get_family("modulo_addition"), "cpu", "complete", 60)
     check_stored_settings(paths, resolve_variant_spec("modulo_addition", "tiny", epochs=90))
-    other = VariantSpec("modulo_addition", base.params,
-                        base.training.with_overrides({"lr": 0.002}))
+    other = VariantSpec("modulo_addition", base.params, base.training.with_overrides({"lr": 0.002}))
     with pytest.raises(ValidationError, match=r"lr: stored 0.001, requested 0.002"):
         check_stored_settings(paths, other)
