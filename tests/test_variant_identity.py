@@ -4,12 +4,14 @@ import pytest
 
 from miscope_core.families import ValidationError, format_id_number, get_family
 from miscope_core.specs import resolve_variant_spec
-from miscope_core.training.records import write_variant_record
+from miscope_core.training.records import RunEnvironment, write_variant_record
 from miscope_core.training.trainer import train_variant
 from miscope_core.variants import VariantSpec, check_stored_settings
 from miscope_core.workspace import Workspace
 from services.jobs import JobStore
 from services.launch import launch_training, validate_training_request
+
+CPU = RunEnvironment.current("cpu", 1)
 
 
 @pytest.mark.parametrize(
@@ -89,7 +91,7 @@ def _collided(tmp_path):
         "modulo_addition", {**requested.params, "train_fraction": 0.4958676}, requested.training
     )
     paths = workspace.variant_paths("modulo_addition", requested.variant_id)
-    write_variant_record(paths, stored, get_family("modulo_addition"), "cpu", "complete", 60)
+    write_variant_record(paths, stored, get_family("modulo_addition"), CPU, "complete", 60)
     return workspace, requested, paths
 
 
@@ -115,7 +117,7 @@ def test_training_settings_mismatch_names_both_values(tmp_path):
     workspace = Workspace.open(tmp_path)
     base = resolve_variant_spec("modulo_addition", "tiny")
     paths = workspace.variant_paths("modulo_addition", base.variant_id)
-    write_variant_record(paths, base, get_family("modulo_addition"), "cpu", "complete", 60)
+    write_variant_record(paths, base, get_family("modulo_addition"), CPU, "complete", 60)
     check_stored_settings(paths, resolve_variant_spec("modulo_addition", "tiny", epochs=90))
     other = VariantSpec("modulo_addition", base.params, base.training.with_overrides({"lr": 0.002}))
     with pytest.raises(ValidationError, match=r"lr: stored 0.001, requested 0.002"):
