@@ -27,6 +27,7 @@ from miscope_core.analysis.analyzers.basis_tools import (
     frequency_values,
 )
 from miscope_core.analysis.inputs import EpochInputs
+from miscope_core.analysis.pca import pca_of_rows
 from miscope_core.analysis.registry import PER_EPOCH, AnalyzerSpec, register_analyzer
 
 SITES = {
@@ -42,15 +43,8 @@ SUMMARY_FIELDS = ("snr", "circularity", "fourier_alignment")
 
 
 def centroid_pca(centroids: np.ndarray, n_components: int = 3):
-    """(projections [C, n], eigenvalues [C]) of mean-centred centroids via their C x C Gram."""
-    centred = centroids - centroids.mean(axis=0)
-    eigvals, eigvecs = np.linalg.eigh(centred @ centred.T)
-    order = np.argsort(eigvals)[::-1]
-    eigvals = np.clip(eigvals[order], 0.0, None)
-    projections = eigvecs[:, order[:n_components]] * np.sqrt(eigvals[:n_components])
-    if projections.shape[1] < n_components:
-        projections = np.pad(projections, ((0, 0), (0, n_components - projections.shape[1])))
-    return projections, eigvals
+    """(sign-fixed projections [C, n], eigenvalues [C]) of mean-centred centroids."""
+    return pca_of_rows(centroids, n_components)
 
 
 def circularity(planar: np.ndarray, eigvals: np.ndarray) -> float:
@@ -130,6 +124,7 @@ def summarize_class_geometry(arrays: dict[str, np.ndarray]) -> dict[str, np.ndar
 
 register_analyzer(AnalyzerSpec(
     name="representations.class_geometry",
+    version=2,  # 2: PCA signs fixed (largest-|projection| positive)
     description="Per output class: centroids, radii and dimensionality at resid_pre/mid/post "
                 "and the MLP hidden layer; signal-to-noise, circularity, Fourier alignment.",
     kind=PER_EPOCH,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from miscope_core.analysis.inputs import EpochInputs
+from miscope_core.analysis.pca import explained_ratio, pca_of_rows
 from miscope_core.analysis.registry import PER_EPOCH, AnalyzerSpec, register_analyzer
 
 
@@ -61,15 +62,9 @@ def phase_locking(coordinates: np.ndarray, p: int) -> tuple[float, int]:
 
 
 def embedding_pca(embedding: np.ndarray, n: int = 4) -> tuple[np.ndarray, np.ndarray]:
-    """(coordinates on PC1..PCn [tokens, n], explained variance ratios [n]) of centred rows."""
-    centred = embedding - embedding.mean(axis=0)
-    u, sigma, _ = np.linalg.svd(centred, full_matrices=False)
-    total = float(np.sum(sigma**2)) or 1.0
-    ratio = np.zeros(n)
-    ratio[: min(n, len(sigma))] = (sigma[:n] ** 2) / total
-    coords = np.zeros((len(embedding), n))
-    coords[:, : min(n, len(sigma))] = u[:, :n] * sigma[:n]
-    return coords, ratio
+    """(sign-fixed coordinates on PC1..PCn [tokens, n], explained variance ratios [n])."""
+    coords, eigvals = pca_of_rows(embedding, n)
+    return coords, explained_ratio(eigvals, n)
 
 
 def compute_embedding_rings(inputs: EpochInputs) -> dict[str, np.ndarray]:
@@ -104,6 +99,7 @@ def summarize_embedding_rings(arrays, **_params):
 
 register_analyzer(AnalyzerSpec(
     name="embedding.rings",
+    version=2,  # 2: PCA signs fixed (largest-|projection| positive)
     description="Is each frequency's cos/sin pair of W_E a circle (sigma2/sigma1), and does the "
                 "W_E PC1-PC2 plane hold a ring ordered by k*a mod p?",
     kind=PER_EPOCH,

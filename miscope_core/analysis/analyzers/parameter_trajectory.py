@@ -14,6 +14,7 @@ import numpy as np
 
 from miscope_core.analysis.analyzers.parameter_snapshot import WEIGHT_GROUPS
 from miscope_core.analysis.inputs import EpochSeries
+from miscope_core.analysis.pca import centered_gram, gram_pca
 from miscope_core.analysis.registry import CROSS_EPOCH, AnalyzerSpec, register_analyzer
 from miscope_core.analysis.rowfile import RowFile
 
@@ -27,28 +28,15 @@ def group_names(group: str, available: list[str]) -> list[str]:
     return [n for n in names if n in available]
 
 
-def centered_gram(gram: np.ndarray) -> np.ndarray:
-    """Gram matrix of mean-centred rows, from the raw Gram matrix."""
-    row_mean = gram.mean(axis=1, keepdims=True)
-    return gram - row_mean - row_mean.T + gram.mean()
-
-
 def pca_from_gram(gram: np.ndarray, n_components: int) -> tuple[np.ndarray, np.ndarray]:
-    """(projections [n, k], explained variance ratio [k]) of the rows behind a Gram matrix.
-
-    Signs follow one convention: each component's largest-magnitude projection is positive,
-    so a flip is never mistaken for a difference between runs.
-    """
-    eigvals, eigvecs = np.linalg.eigh(centered_gram(gram))
+    """(projections [n, k], explained variance ratio [k]) of the rows behind a raw Gram matrix,
+    signs fixed by miscope_core.analysis.pca's convention."""
+    centred = centered_gram(gram)
     # n centred points span at most n - 1 directions; later "components" would be noise.
     n_components = min(n_components, max(1, gram.shape[0] - 1))
-    order = np.argsort(eigvals)[::-1][:n_components]
-    eigvals = np.clip(eigvals[order], 0.0, None)
-    projections = eigvecs[:, order] * np.sqrt(eigvals)
-    peak = projections[np.abs(projections).argmax(axis=0), np.arange(projections.shape[1])]
-    projections *= np.where(peak < 0, -1.0, 1.0)
-    total = np.clip(np.trace(centered_gram(gram)), 1e-300, None)
-    return projections, eigvals / total
+    projections, eigvals = gram_pca(centred, n_components)
+    total = np.clip(np.trace(centred), 1e-300, None)
+    return projections, eigvals[:n_components] / total
 
 
 def step_velocity(gram: np.ndarray, epochs: np.ndarray) -> np.ndarray:
