@@ -386,7 +386,9 @@ KINDS: dict[str, Callable[[Case], str]] = {
 def run_case(base: Path, work: Path, kind: str, damage: str, app=None, cli=False) -> str:
     """Copy the base workspace to `work`, damage one `kind` of file, check the outcome
     (the copy is removed afterwards)."""
-    shutil.copytree(base, work)
+    # The dashboard over the base polls its job DB, so SQLite's -wal/-shm files come and go
+    # mid-copy; the copy opens its own DB and needs neither.
+    shutil.copytree(base, work, ignore=shutil.ignore_patterns("jobs.sqlite-wal", "jobs.sqlite-shm"))
     try:
         return KINDS[kind](Case(Path(work), Path(base), app, damage, cli))
     finally:  # a copy is ~15 MB; forty of them would fill a small /tmp
