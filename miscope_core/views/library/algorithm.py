@@ -167,37 +167,96 @@ def load_phase_locking(source: VariantSource, epoch: int) -> dict[str, Any]:
             "y_title": "phase locking |mean exp(i(θ − 2πka/p))| (0..1)"}
 
 
-VIEWS = (
-    ("algorithm.clock_pizza_over_training", "Clock or Pizza over training", ACROSS_EPOCHS,
-     CLOCK_PIZZA, "Gradient symmetricity (Pizza ≈ 1) and distance irrelevance (Clock ≈ 1) of "
-     "Zhong et al. 2023 over training.", load_clock_pizza_history, render_unit_lines, (),
-     ("clock_pizza",)),
-    ("algorithm.correct_logit_grid", "Correct-class logit by sum and distance", PER_EPOCH,
-     CLOCK_PIZZA, "The correct-class logit arranged by (a+b) mod p and (a−b) mod p: constant "
-     "along rows for a Clock, varying with the distance for a Pizza.", load_logit_grid,
-     render_logit_grid, (), ()),
-    ("algorithm.gradient_symmetricity", "Gradient symmetricity of sampled triples", PER_EPOCH,
-     CLOCK_PIZZA, "Histogram of the cosine between the logit gradients with respect to the two "
-     "operand embeddings over seeded (a, b, c) triples.", load_triple_cosines,
-     render_triple_cosines, (), ()),
-    ("embedding.ring", "Embedding ring", PER_EPOCH, RINGS,
-     "Tokens projected on the plane of one frequency's cos/sin embedding directions (a circle "
-     "in token order k·a means a Fourier ring); axes fixed over training.", load_ring,
-     render_token_plane, (FREQUENCY,), ("embedding_ring",)),
-    ("embedding.pca", "Embedding PCA", PER_EPOCH, RINGS,
-     "Tokens on the embedding's top two principal components, with how well their angle "
-     "phase-locks to one frequency.", load_embedding_pca, render_token_plane, (), ()),
-    ("embedding.ring_ratio_over_training", "Embedding ring ratio over training",
-     ACROSS_EPOCHS, RINGS, "Epoch x frequency heatmap of σ2/σ1 of each frequency's cos/sin "
-     "embedding pair (1 = a perfect circle).", load_ring_ratio_history,
-     render_ring_ratio_history, (), ()),
-    ("embedding.phase_locking_over_training", "Embedding phase locking over training",
-     ACROSS_EPOCHS, RINGS, "How closely the angle of each token on the embedding's top two "
-     "principal components follows one frequency, over training.", load_phase_locking,
-     render_unit_lines, (), ()),
-)
+register_view(ViewSpec(
+    name="algorithm.clock_pizza_over_training",
+    title="Clock or Pizza over training",
+    kind=ACROSS_EPOCHS,
+    requires=(CLOCK_PIZZA,),
+    description=(
+        "Gradient symmetricity (Pizza ≈ 1) and distance irrelevance (Clock ≈ 1) of Zhong et "
+        "al. 2023 over training."
+    ),
+    loader=load_clock_pizza_history,
+    renderer=render_unit_lines,
+    aliases=("clock_pizza",),
+))
 
-for name, title, kind, analyzer, description, loader, renderer, params, aliases in VIEWS:
-    register_view(ViewSpec(name=name, title=title, kind=kind, requires=(analyzer,),
-                           description=description, loader=loader, renderer=renderer,
-                           params=params, aliases=aliases))
+register_view(ViewSpec(
+    name="algorithm.correct_logit_grid",
+    title="Correct-class logit by sum and distance",
+    kind=PER_EPOCH,
+    requires=(CLOCK_PIZZA,),
+    description=(
+        "The correct-class logit arranged by (a+b) mod p and (a−b) mod p: constant along rows"
+        " for a Clock, varying with the distance for a Pizza."
+    ),
+    loader=load_logit_grid,
+    renderer=render_logit_grid,
+))
+
+register_view(ViewSpec(
+    name="algorithm.gradient_symmetricity",
+    title="Gradient symmetricity of sampled triples",
+    kind=PER_EPOCH,
+    requires=(CLOCK_PIZZA,),
+    description=(
+        "Histogram of the cosine between the logit gradients with respect to the two operand "
+        "embeddings over seeded (a, b, c) triples."
+    ),
+    loader=load_triple_cosines,
+    renderer=render_triple_cosines,
+))
+
+register_view(ViewSpec(
+    name="embedding.ring",
+    title="Embedding ring",
+    kind=PER_EPOCH,
+    requires=(RINGS,),
+    description=(
+        "Tokens projected on the plane of one frequency's cos/sin embedding directions (a "
+        "circle in token order k·a means a Fourier ring); axes fixed over training."
+    ),
+    loader=load_ring,
+    renderer=render_token_plane,
+    params=(FREQUENCY,),
+    aliases=("embedding_ring",),
+))
+
+register_view(ViewSpec(
+    name="embedding.pca",
+    title="Embedding PCA",
+    kind=PER_EPOCH,
+    requires=(RINGS,),
+    description=(
+        "Tokens on the embedding's top two principal components, with how well their angle "
+        "phase-locks to one frequency."
+    ),
+    loader=load_embedding_pca,
+    renderer=render_token_plane,
+))
+
+register_view(ViewSpec(
+    name="embedding.ring_ratio_over_training",
+    title="Embedding ring ratio over training",
+    kind=ACROSS_EPOCHS,
+    requires=(RINGS,),
+    description=(
+        "Epoch x frequency heatmap of σ2/σ1 of each frequency's cos/sin embedding pair (1 = a"
+        " perfect circle)."
+    ),
+    loader=load_ring_ratio_history,
+    renderer=render_ring_ratio_history,
+))
+
+register_view(ViewSpec(
+    name="embedding.phase_locking_over_training",
+    title="Embedding phase locking over training",
+    kind=ACROSS_EPOCHS,
+    requires=(RINGS,),
+    description=(
+        "How closely the angle of each token on the embedding's top two principal components "
+        "follows one frequency, over training."
+    ),
+    loader=load_phase_locking,
+    renderer=render_unit_lines,
+))

@@ -140,31 +140,63 @@ def render_head_history(data: dict[str, Any]) -> go.Figure:
     return figure
 
 
-VIEWS = (
-    ("attention.patterns", "Attention from the readout", PER_EPOCH, (PATTERNS,), (),
-     "Attention weight from the readout position, per head: to one key position over every "
-     "input pair when the family's probe is a grid, else to every position for every probe "
-     "row (colour scale 0..1).",
-     load_attention_grids, render_attention_grids, (LAYER, KEY_POSITION), ("attention",)),
-    ("attention.mean_pattern_over_training", "Mean attention per head over training",
-     ACROSS_EPOCHS, (PATTERNS,), (),
-     "Attention from the readout position to each key position, averaged over the probe, per "
-     "head, over training.",
-     load_mean_pattern, render_mean_pattern, (LAYER,), ()),
-    ("attention.head_specialization", "Attention head frequency specialization", PER_EPOCH,
-     (SPECIALIZATION,), ("token_basis", "token_basis_frequency", "probe_grid_shape"),
-     "Per head, the share of its attention grid's variance explained by each frequency (at "
-     "the key position whose grid varies most).",
-     load_head_fractions, render_head_fractions, (LAYER,), ("head_specialization",)),
-    ("attention.head_specialization_over_training", "Attention head specialization over "
-     "training", ACROSS_EPOCHS, (SPECIALIZATION,),
-     ("token_basis", "token_basis_frequency", "probe_grid_shape"),
-     "Each head's largest single-frequency share over training (hover: dominant frequency).",
-     load_head_history, render_head_history, (LAYER,), ()),
-)
+register_view(ViewSpec(
+    name="attention.patterns",
+    title="Attention from the readout",
+    kind=PER_EPOCH,
+    requires=(PATTERNS,),
+    description=(
+        "Attention weight from the readout position, per head: to one key position over every"
+        " input pair when the family's probe is a grid, else to every position for every "
+        "probe row (colour scale 0..1)."
+    ),
+    loader=load_attention_grids,
+    renderer=render_attention_grids,
+    params=(LAYER, KEY_POSITION),
+    aliases=("attention",),
+))
 
-for name, title, kind, requires, context, description, loader, renderer, params, aliases \
-        in VIEWS:
-    register_view(ViewSpec(name=name, title=title, kind=kind, requires=requires,
-                           context_keys=context, description=description, loader=loader,
-                           renderer=renderer, params=params, aliases=aliases))
+register_view(ViewSpec(
+    name="attention.mean_pattern_over_training",
+    title="Mean attention per head over training",
+    kind=ACROSS_EPOCHS,
+    requires=(PATTERNS,),
+    description=(
+        "Attention from the readout position to each key position, averaged over the probe, "
+        "per head, over training."
+    ),
+    loader=load_mean_pattern,
+    renderer=render_mean_pattern,
+    params=(LAYER,),
+))
+
+register_view(ViewSpec(
+    name="attention.head_specialization",
+    title="Attention head frequency specialization",
+    kind=PER_EPOCH,
+    requires=(SPECIALIZATION,),
+    context_keys=("token_basis", "token_basis_frequency", "probe_grid_shape"),
+    description=(
+        "Per head, the share of its attention grid's variance explained by each frequency (at"
+        " the key position whose grid varies most)."
+    ),
+    loader=load_head_fractions,
+    renderer=render_head_fractions,
+    params=(LAYER,),
+    aliases=("head_specialization",),
+))
+
+register_view(ViewSpec(
+    name="attention.head_specialization_over_training",
+    title="Attention head specialization over training",
+    kind=ACROSS_EPOCHS,
+    requires=(SPECIALIZATION,),
+    context_keys=("token_basis", "token_basis_frequency", "probe_grid_shape"),
+    description=(
+        "Each head's largest single-frequency share over training (hover: dominant "
+        "frequency)."
+    ),
+    loader=load_head_history,
+    renderer=render_head_history,
+    params=(LAYER,),
+))

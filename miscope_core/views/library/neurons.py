@@ -163,31 +163,74 @@ def render_activation_grid(data: dict[str, Any]) -> go.Figure:
     return figure
 
 
-VIEWS = (
-    ("neurons.frequency_specialization", "Neuron frequency specialization", PER_EPOCH,
-     "For each MLP neuron, the share of its activation variance over the probe grid explained "
-     "by each frequency (neurons sorted by dominant frequency).",
-     load_neuron_fractions, render_neuron_fractions, (LAYER,), ("neuron_specialization",)),
-    ("neurons.specialized_count", "Specialized neurons per frequency", PER_EPOCH,
-     "Number of neurons whose largest single-frequency share reaches the threshold, by "
-     "frequency, at one checkpoint (y fixed over training).",
-     load_specialized_counts, render_specialized_counts, (LAYER,), ()),
-    ("neurons.specialized_count_over_training", "Specialized neurons per frequency over "
-     "training", ACROSS_EPOCHS,
-     "Epoch x frequency heatmap of the number of neurons specialized in each frequency.",
-     load_count_history, render_count_history, (LAYER,), ("neuron_frequency_counts",)),
-    ("neurons.specialization_over_training", "Neuron specialization over training",
-     ACROSS_EPOCHS,
-     "Mean and median of each neuron's largest single-frequency share, and the number of "
-     "specialized neurons, over training.",
-     load_specialization_history, render_specialization_history, (LAYER,), ()),
-    ("neurons.activation_grid", "Neuron activation over the input grid", PER_EPOCH,
-     "One MLP neuron's activation at the readout position for every input pair (colour "
-     "range fixed over training).",
-     load_activation_grid, render_activation_grid, (LAYER, NEURON), ("neuron_grid",)),
-)
+register_view(ViewSpec(
+    name="neurons.frequency_specialization",
+    title="Neuron frequency specialization",
+    kind=PER_EPOCH,
+    description=(
+        "For each MLP neuron, the share of its activation variance over the probe grid "
+        "explained by each frequency (neurons sorted by dominant frequency)."
+    ),
+    loader=load_neuron_fractions,
+    renderer=render_neuron_fractions,
+    params=(LAYER,),
+    aliases=("neuron_specialization",),
+    **COMMON,
+))
 
-for name, title, kind, description, loader, renderer, params, aliases in VIEWS:
-    register_view(ViewSpec(name=name, title=title, kind=kind, description=description,
-                           loader=loader, renderer=renderer, params=params, aliases=aliases,
-                           **COMMON))
+register_view(ViewSpec(
+    name="neurons.specialized_count",
+    title="Specialized neurons per frequency",
+    kind=PER_EPOCH,
+    description=(
+        "Number of neurons whose largest single-frequency share reaches the threshold, by "
+        "frequency, at one checkpoint (y fixed over training)."
+    ),
+    loader=load_specialized_counts,
+    renderer=render_specialized_counts,
+    params=(LAYER,),
+    **COMMON,
+))
+
+register_view(ViewSpec(
+    name="neurons.specialized_count_over_training",
+    title="Specialized neurons per frequency over training",
+    kind=ACROSS_EPOCHS,
+    description=(
+        "Epoch x frequency heatmap of the number of neurons specialized in each frequency."
+    ),
+    loader=load_count_history,
+    renderer=render_count_history,
+    params=(LAYER,),
+    aliases=("neuron_frequency_counts",),
+    **COMMON,
+))
+
+register_view(ViewSpec(
+    name="neurons.specialization_over_training",
+    title="Neuron specialization over training",
+    kind=ACROSS_EPOCHS,
+    description=(
+        "Mean and median of each neuron's largest single-frequency share, and the number of "
+        "specialized neurons, over training."
+    ),
+    loader=load_specialization_history,
+    renderer=render_specialization_history,
+    params=(LAYER,),
+    **COMMON,
+))
+
+register_view(ViewSpec(
+    name="neurons.activation_grid",
+    title="Neuron activation over the input grid",
+    kind=PER_EPOCH,
+    description=(
+        "One MLP neuron's activation at the readout position for every input pair (colour "
+        "range fixed over training)."
+    ),
+    loader=load_activation_grid,
+    renderer=render_activation_grid,
+    params=(LAYER, NEURON),
+    aliases=("neuron_grid",),
+    **COMMON,
+))

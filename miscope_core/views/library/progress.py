@@ -96,27 +96,57 @@ def load_sum_squares(source: VariantSource, epoch: int) -> dict[str, Any]:
             "title_detail": key_label(source, arrays)}
 
 
-PROGRESS_VIEWS = (
-    ("progress.losses", "Progress measures: losses", (ANALYZER, METRICS),
-     "Train and test loss with the restricted loss (key frequencies only, test rows) and the "
-     "excluded loss (key frequencies removed, train rows), log scale.",
-     load_progress_losses, render_progress_losses, ("progress_losses", "restricted_loss")),
-    ("progress.gini", "Progress measures: Gini of the basis norms", (ANALYZER,),
-     "Gini coefficient of the basis-component norms of W_E and of the neuron-to-logit map "
-     "W_L over training (1 = concentrated on few components).",
-     load_gini, make_lines_renderer("Gini coefficient (0 = uniform, 1 = one component)",
-                                    [0, 1.02]), ("gini",)),
-    ("progress.key_frequency_share", "Progress measures: key-frequency share of W_E",
-     (ANALYZER,),
-     "Share of the embedding's non-constant frequency power held by the key frequencies, "
-     "over training.",
-     load_key_share, make_lines_renderer("share of W_E frequency power", [0, 1.02]), ()),
-    ("progress.weight_norm", "Progress measures: total weight norm", (ANALYZER,),
-     "Total sum of squared weights at each checkpoint (weight decay's target).",
-     load_sum_squares, make_lines_renderer("sum of squared weights (Σw²)"), ()),
-)
+register_view(ViewSpec(
+    name="progress.losses",
+    title="Progress measures: losses",
+    kind=CROSS_EPOCH,
+    requires=(ANALYZER, METRICS),
+    description=(
+        "Train and test loss with the restricted loss (key frequencies only, test rows) and "
+        "the excluded loss (key frequencies removed, train rows), log scale."
+    ),
+    loader=load_progress_losses,
+    renderer=render_progress_losses,
+    context_keys=CONTEXT,
+    aliases=("progress_losses", "restricted_loss"),
+))
 
-for name, title, requires, description, loader, renderer, aliases in PROGRESS_VIEWS:
-    register_view(ViewSpec(name=name, title=title, kind=CROSS_EPOCH, requires=requires,
-                           description=description, loader=loader, renderer=renderer,
-                           context_keys=CONTEXT, aliases=aliases))
+register_view(ViewSpec(
+    name="progress.gini",
+    title="Progress measures: Gini of the basis norms",
+    kind=CROSS_EPOCH,
+    requires=(ANALYZER,),
+    description=(
+        "Gini coefficient of the basis-component norms of W_E and of the neuron-to-logit map "
+        "W_L over training (1 = concentrated on few components)."
+    ),
+    loader=load_gini,
+    renderer=make_lines_renderer("Gini coefficient (0 = uniform, 1 = one component)", [0, 1.02]),
+    context_keys=CONTEXT,
+    aliases=("gini",),
+))
+
+register_view(ViewSpec(
+    name="progress.key_frequency_share",
+    title="Progress measures: key-frequency share of W_E",
+    kind=CROSS_EPOCH,
+    requires=(ANALYZER,),
+    description=(
+        "Share of the embedding's non-constant frequency power held by the key frequencies, "
+        "over training."
+    ),
+    loader=load_key_share,
+    renderer=make_lines_renderer("share of W_E frequency power", [0, 1.02]),
+    context_keys=CONTEXT,
+))
+
+register_view(ViewSpec(
+    name="progress.weight_norm",
+    title="Progress measures: total weight norm",
+    kind=CROSS_EPOCH,
+    requires=(ANALYZER,),
+    description="Total sum of squared weights at each checkpoint (weight decay's target).",
+    loader=load_sum_squares,
+    renderer=make_lines_renderer("sum of squared weights (Σw²)"),
+    context_keys=CONTEXT,
+))
