@@ -106,7 +106,9 @@ class ViewSpec:
         for param in self.params:
             if param.name == name:
                 return param
-        raise KeyError(name)
+        known = [p.name for p in self.params]
+        raise KeyError(f"View '{self.name}' has no parameter '{name}'; its parameters: "
+                       f"{', '.join(known) or 'none'}")
 
     def defaults(self) -> dict[str, Any]:
         """Default keyword parameters."""

@@ -48,3 +48,12 @@ def test_catalog_is_the_same_whatever_module_loads_first():
 
     here = hashlib.sha256(render_catalog_markdown().encode()).hexdigest()
     assert set(digests.values()) == {here + "\n"}, digests
+
+
+def test_unknown_parameter_names_the_view_and_its_parameters():
+    from miscope_core.views import get_view
+
+    with pytest.raises(
+        KeyError, match="'neurons.activation_grid' has no parameter 'nueron'.*neuron"
+    ):
+        get_view("neurons.activation_grid").param("nueron")
