@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 # name -> (script, full-run arguments, quick-run arguments)
 SECTIONS: dict[str, tuple[str, list[str], list[str]]] = {
     "kills": ("reliability_kills.py", ["--kills", "10"], ["--kills", "3"]),
-    "damage": ("reliability_damage.py", [], []),
+    "damage": ("reliability_damage.py", ["--cli"], []),
     "inputs": ("reliability_inputs.py", ["--examples", "1000"], ["--examples", "100"]),
     "explore": (
         "bench_explore_load.py",
