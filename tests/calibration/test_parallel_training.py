@@ -1,6 +1,12 @@
 """Calibration runs train and analyze in parallel processes, with the same result as one at a
 time."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import pytest
 import torch
 
@@ -10,6 +16,7 @@ from miscope_core.calibration.runner import (
     prepare_in_parallel,
     variant_spec,
 )
+from miscope_core.io import read_json
 from miscope_core.training.checkpoints import load_checkpoint
 from miscope_core.training.trainer import train_variant
 from miscope_core.workspace import Workspace
@@ -59,25 +66,33 @@ prepare_in_parallel(runs, Workspace.open(sys.argv[1]), "cpu", workers=2)
 def test_workers_stop_resumably_when_the_parent_is_killed(tmp_path):
     """SIGKILL of the calibrating process: each worker notices its parent is gone, saves its
     resume state, marks the variant 'cancelled' instead of training on alone, and exits."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    from miscope_core.io import read_json
-
-    parent = subprocess.Popen([sys.executable, "-c", PREPARE_SCRIPT, str(tmp_path)])
     variants = [Workspace.open(tmp_path).variant_paths(
         "modulo_addition", variant_spec(CalibrationRun(
-            "quick", "tiny", {"seed": s, "data_seed": s}, {"epochs": 200000})).variant_id)
+            "quick", "tiny", {"seed": s, "data_seed": s},
+            {"epochs": 200000, "checkpoints": "every:100000"})).variant_id)
         for s in (0, 1)]
+    parent = subprocess.Popen([sys.executable, "-c", PREPARE_SCRIPT, str(tmp_path)])
+    workers: list[int] = []
+    try:
+        check_workers_stop(parent, variants, workers)
+    finally:  # a failed check must not leave 200,000 epochs training behind the test session
+        for pid in {*workers, *children_of(parent.pid), parent.pid}:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        parent.wait(timeout=30)
+
+
+def check_workers_stop(parent, variants, workers: list[int]) -> None:
+    """Kill `parent` once both workers train; each must save, mark 'cancelled' and exit."""
     records = [paths.variant_json for paths in variants]
     deadline = time.time() + 120
     while not all(r.exists() for r in records) and time.time() < deadline:
         time.sleep(0.2)
     assert all(r.exists() for r in records), "the workers never started training"
     time.sleep(1.0)
-    workers = children_of(parent.pid)
+    workers.extend(children_of(parent.pid))
     assert len(workers) >= 2, workers
     parent.send_signal(signal.SIGKILL)
     parent.wait(timeout=30)
