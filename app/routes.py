@@ -56,8 +56,9 @@ def parse_request(filename: str, args) -> tuple[str, str, int | None, dict]:
     """(view, format, epoch, params) of a download URL; ValueError names what is wrong."""
     view, _, fmt = filename.rpartition(".")
     if fmt not in DOWNLOAD_FORMATS:
-        raise ValueError(f"Unknown download format {fmt!r}; valid formats: "
-                         f"{list(DOWNLOAD_FORMATS)}")
+        raise ValueError(
+            f"Unknown download format {fmt!r}; valid formats: {list(DOWNLOAD_FORMATS)}"
+        )
     epoch = int(args["epoch"]) if args.get("epoch") not in (None, "") else None
     params = json.loads(args.get("params") or "{}")
     if not isinstance(params, dict):
@@ -65,8 +66,9 @@ def parse_request(filename: str, args) -> tuple[str, str, int | None, dict]:
     return view, fmt, epoch, params
 
 
-def download_response(workspace: Workspace, variant_id: str, filename: str, args,
-                      queue: ExportQueue | None = None) -> flask.Response:
+def download_response(
+    workspace: Workspace, variant_id: str, filename: str, args, queue: ExportQueue | None = None
+) -> flask.Response:
     """Validate the request, export through the catalog (images through the queue), or answer
     a short plain-text error."""
     from services.figures import export_panel
@@ -75,8 +77,7 @@ def download_response(workspace: Workspace, variant_id: str, filename: str, args
         view, fmt, epoch, params = parse_request(filename, args)
         if fmt in IMAGE_FORMATS and queue is not None:
             with queue.slot():
-                payload, mime, name = export_panel(workspace, variant_id, view, fmt, epoch,
-                                                   params)
+                payload, mime, name = export_panel(workspace, variant_id, view, fmt, epoch, params)
         else:
             payload, mime, name = export_panel(workspace, variant_id, view, fmt, epoch, params)
     except ExportBusy as exc:
@@ -89,8 +90,9 @@ def download_response(workspace: Workspace, variant_id: str, filename: str, args
     return _attachment(payload, mime, name)
 
 
-def start_export_response(workspace: Workspace, variant_id: str, filename: str, args,
-                          queue: ExportQueue) -> flask.Response:
+def start_export_response(
+    workspace: Workspace, variant_id: str, filename: str, args, queue: ExportQueue
+) -> flask.Response:
     """Start an image export job; 202 with its status, 400 for a bad request, 503 when busy."""
     try:
         view, fmt, epoch, params = parse_request(filename, args)

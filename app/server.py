@@ -37,8 +37,12 @@ def background_manager(workspace: Workspace):
     return DiskcacheManager(open_diskcache(workspace.cache_dir))
 
 
-def create_app(data_dir: str | Path | None = None, manager=None, supervise: bool = True,
-               host: str | None = None):
+def create_app(
+    data_dir: str | Path | None = None,
+    manager=None,
+    supervise: bool = True,
+    host: str | None = None,
+):
     """The Dash app over a workspace, answering only requests for loopback or `host`.
 
     Jobs whose process died are resumed, and (with supervise) a supervisor thread starts
@@ -56,17 +60,27 @@ def create_app(data_dir: str | Path | None = None, manager=None, supervise: bool
     if supervise:
         resume_interrupted_jobs(workspace.root)
     app = dash.Dash(
-        __name__, use_pages=True, pages_folder="", assets_folder=str(ASSETS),
+        __name__,
+        use_pages=True,
+        pages_folder="",
+        assets_folder=str(ASSETS),
         suppress_callback_exceptions=True,  # Bootstrap CSS is vendored in assets/ (offline)
         background_callback_manager=manager or background_manager(workspace),
-        title="MIScope", update_title=None,
+        title="MIScope",
+        update_title=None,
     )
     app.server.config[CONFIG_KEY] = str(workspace.root)
     install_host_guard(app.server, trusted_hosts(host))
     for module_name, path, name, order in PAGES:
         module = importlib.import_module(module_name)
-        dash.register_page(module_name, path=path, name=name, order=order,
-                           title=f"MIScope · {name}", layout=contained_layout(module.layout, name))
+        dash.register_page(
+            module_name,
+            path=path,
+            name=name,
+            order=order,
+            title=f"MIScope · {name}",
+            layout=contained_layout(module.layout, name),
+        )
     app.layout = shell_layout()
     for module_name, *_ in PAGES:
         register = getattr(importlib.import_module(module_name), "register_callbacks", None)
@@ -78,8 +92,13 @@ def create_app(data_dir: str | Path | None = None, manager=None, supervise: bool
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 8050, data_dir: str | Path | None = None,
-          debug: bool = False, open_browser: bool = False) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8050,
+    data_dir: str | Path | None = None,
+    debug: bool = False,
+    open_browser: bool = False,
+) -> None:
     """Serve the dashboard (127.0.0.1, debug off unless asked)."""
     app = create_app(data_dir, host=host)
     url = f"http://{host}:{port}/"
@@ -89,14 +108,22 @@ def serve(host: str = "127.0.0.1", port: int = 8050, data_dir: str | Path | None
     app.run(host=host, port=port, debug=debug)
 
 
-def demo(host: str = "127.0.0.1", port: int = 8050, data_dir: str | Path | None = None,
-         preset: str = "quick", family: str = "modulo_addition") -> str | None:
+def demo(
+    host: str = "127.0.0.1",
+    port: int = 8050,
+    data_dir: str | Path | None = None,
+    preset: str = "quick",
+    family: str = "modulo_addition",
+) -> str | None:
     """Serve at once and train + analyze a preset as a job the user watches; reuse what exists."""
     job_id = start_demo_job(data_dir, family, preset)
     workspace = Workspace.open(data_dir)
     if job_id:
-        print(f"Demo job {job_id}: training + analysis of the '{preset}' preset; watch it on "
-              f"http://{host}:{port}/jobs", flush=True)
+        print(
+            f"Demo job {job_id}: training + analysis of the '{preset}' preset; watch it on "
+            f"http://{host}:{port}/jobs",
+            flush=True,
+        )
     serve(host, port, workspace.root)
     return job_id
 
@@ -122,8 +149,11 @@ def start_demo_job(data_dir, family: str = "modulo_addition", preset: str = "qui
     return launch_training(workspace, request, start=True, analyze_after=True).id
 
 
-def worker(broker: str = "redis://localhost:6379/0", data_dir: str | Path | None = None,
-           concurrency: int = 1) -> None:
+def worker(
+    broker: str = "redis://localhost:6379/0",
+    data_dir: str | Path | None = None,
+    concurrency: int = 1,
+) -> None:
     """A Celery worker for background callbacks (requires the `celery` extra and Redis)."""
     try:
         from celery import Celery

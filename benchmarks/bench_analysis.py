@@ -74,6 +74,7 @@ def time_analyzers() -> dict[str, float]:
                 return compute(*args, **kwargs)
             finally:
                 seconds[name] += time.perf_counter() - started
+
         return wrapper
 
     for name, spec in list(registry.ANALYZERS.items()):
@@ -118,14 +119,24 @@ def artifact_bytes(artifacts: Path) -> dict[str, tuple[int, int]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="workspace holding (or receiving) the quick variant")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="workspace holding (or receiving) the quick variant",
+    )
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--limit", type=int, default=None,
-                        help="analyze only this many evenly spaced checkpoints "
-                             "(>= 50 for the goal)")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the scratch copy with its artifacts (its path is printed)")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="analyze only this many evenly spaced checkpoints (>= 50 for the goal)",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the scratch copy with its artifacts (its path is printed)",
+    )
     args = parser.parse_args()
 
     from miscope_core.analysis.pipeline import run_analysis
@@ -149,13 +160,17 @@ def main() -> None:
     total = time.perf_counter() - started
     sizes = artifact_bytes(scratch.artifacts)
 
-    print(f"variant={paths.root.name} checkpoints={n_checkpoints} device={args.device} "
-          f"status={report.status} skipped={report.skipped}")
+    print(
+        f"variant={paths.root.name} checkpoints={n_checkpoints} device={args.device} "
+        f"status={report.status} skipped={report.skipped}"
+    )
     print(f"{'analyzer':40s} {'s/ckpt':>8s} {'KB/ckpt':>9s} {'derived KB':>11s}")
     for name in sorted(set(seconds) & set(sizes)):
         per_epoch, derived = sizes.get(name, (0, 0))
-        print(f"{name:40s} {seconds[name] / n_checkpoints:8.4f} "
-              f"{per_epoch / n_checkpoints / 1024:9.1f} {derived / 1024:11.1f}")
+        print(
+            f"{name:40s} {seconds[name] / n_checkpoints:8.4f} "
+            f"{per_epoch / n_checkpoints / 1024:9.1f} {derived / 1024:11.1f}"
+        )
     analyzer_seconds = sum(seconds[name] for name in sizes if name in seconds)
     overhead = total - analyzer_seconds
     total_bytes = sum(a + b for a, b in sizes.values())
@@ -163,11 +178,15 @@ def main() -> None:
     print(f"{'pipeline (load, forward, save, manifest)':40s} {overhead / n_checkpoints:8.4f}")
     print(f"forward_with_cache_seconds={forward:.4f}")
     print(f"battery_seconds_per_checkpoint={total / n_checkpoints:.4f}")
-    print(f"bytes_per_checkpoint={per_checkpoint_bytes:.0f} "
-          f"({per_checkpoint_bytes / 2**20:.3f} MiB, all tiers included)")
+    print(
+        f"bytes_per_checkpoint={per_checkpoint_bytes:.0f} "
+        f"({per_checkpoint_bytes / 2**20:.3f} MiB, all tiers included)"
+    )
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"peak_rss_mb={peak_kb / 1024:.1f} (after the per-epoch tier: "
-          f"{stage_rss.get('per_epoch', float('nan')):.1f})")
+    print(
+        f"peak_rss_mb={peak_kb / 1024:.1f} (after the per-epoch tier: "
+        f"{stage_rss.get('per_epoch', float('nan')):.1f})"
+    )
     print(f"analysis_cost_ratio={total / n_checkpoints / forward:.2f}")
     if args.keep:
         print(f"artifacts_kept={scratch.artifacts}")

@@ -24,11 +24,23 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--disable-background-networking", "--disable-component-update",
-                "--no-first-run", "--disable-sync", "--window-size=1500,1200")
-PER_EPOCH = ("weights.frequency_spectrum.W_E", "neurons.frequency_specialization",
-             "embedding.basis_norms", "weights.basis_spectrum.W_E")
+CHROME_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-dev-shm-usage",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--window-size=1500,1200",
+)
+PER_EPOCH = (
+    "weights.frequency_spectrum.W_E",
+    "neurons.frequency_specialization",
+    "embedding.basis_norms",
+    "weights.basis_spectrum.W_E",
+)
 ACROSS = ("training.loss_curves", "parameters.pca.pc2_pc3", "training.accuracy_curves")
 
 STEP_SCRIPT = """
@@ -59,10 +71,15 @@ def free_port() -> int:
 def start_server(data_dir: Path, port: int) -> tuple[subprocess.Popen, float]:
     """Run `miscope serve` and return (process, seconds to the first HTTP 200)."""
     started = time.perf_counter()
-    command = [sys.executable, "-c", "import sys; from app.cli.main import main; "
-               f"sys.exit(main(['serve', '--port', '{port}', '--data-dir', '{data_dir}']))"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from app.cli.main import main; "
+        f"sys.exit(main(['serve', '--port', '{port}', '--data-dir', '{data_dir}']))",
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     while time.perf_counter() - started < 60:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as reply:
@@ -79,10 +96,11 @@ def choose_views(data_dir: Path, variant_id: str) -> list[str]:
     from miscope_core.workspace import Workspace
     from services.figures import view_catalog
 
-    available = {v["name"] for v in view_catalog(Workspace.open(data_dir), variant_id)
-                 if v["available"]}
+    available = {
+        v["name"] for v in view_catalog(Workspace.open(data_dir), variant_id) if v["available"]
+    }
     per_epoch = [v for v in PER_EPOCH if v in available][:2]
-    across = [v for v in ACROSS if v in available][:4 - len(per_epoch)]
+    across = [v for v in ACROSS if v in available][: 4 - len(per_epoch)]
     return per_epoch + across
 
 
@@ -110,10 +128,15 @@ def measure(port: int, variant_id: str, views: list[str], steps: int) -> dict:
     driver = browser()
     driver.set_script_timeout(30)
     try:
-        driver.get(f"http://127.0.0.1:{port}/explore?variant={variant_id}"
-                   f"&views={','.join(views)}&epoch=0")
-        load_s = wait_until(driver, f"return window.miscopeExplore && "
-                            f"window.miscopeExplore.loaded >= {len(views)}", 300, "frames")
+        driver.get(
+            f"http://127.0.0.1:{port}/explore?variant={variant_id}&views={','.join(views)}&epoch=0"
+        )
+        load_s = wait_until(
+            driver,
+            f"return window.miscopeExplore && window.miscopeExplore.loaded >= {len(views)}",
+            300,
+            "frames",
+        )
         epochs = driver.execute_script("return window.miscopeExplore.epochs")
         latencies = []
         for step in range(steps):
@@ -147,15 +170,21 @@ def main() -> None:
         process.terminate()
     ok = [x for x in result["latencies"] if x[0] >= 0]
     total, dispatch, apply = ([x[i] for x in ok] for i in range(3))
-    report = {"variant": variant_id, "views": views, "checkpoints": result["epochs"],
-              "steps": len(result["latencies"]), "timeouts": len(result["latencies"]) - len(ok),
-              "p50_ms": round(statistics.median(total), 1),
-              "p95_ms": round(percentile(total, 0.95), 1), "max_ms": round(max(total), 1),
-              "dispatch_p50_ms": round(statistics.median(dispatch), 1),
-              "apply_p50_ms": round(statistics.median(apply), 1),
-              "apply_p95_ms": round(percentile(apply, 0.95), 1),
-              "frames_load_s": round(result["frames_load_s"], 2),
-              "serve_ready_s": round(ready_s, 2)}
+    report = {
+        "variant": variant_id,
+        "views": views,
+        "checkpoints": result["epochs"],
+        "steps": len(result["latencies"]),
+        "timeouts": len(result["latencies"]) - len(ok),
+        "p50_ms": round(statistics.median(total), 1),
+        "p95_ms": round(percentile(total, 0.95), 1),
+        "max_ms": round(max(total), 1),
+        "dispatch_p50_ms": round(statistics.median(dispatch), 1),
+        "apply_p50_ms": round(statistics.median(apply), 1),
+        "apply_p95_ms": round(percentile(apply, 0.95), 1),
+        "frames_load_s": round(result["frames_load_s"], 2),
+        "serve_ready_s": round(ready_s, 2),
+    }
     print(json.dumps(report, indent=2))
 
 

@@ -60,8 +60,13 @@ def miscope_epochs_per_second(spec, epochs: int) -> float:
         marks["epoch"] = progress.epoch
 
     with tempfile.TemporaryDirectory() as root:
-        train_variant(spec, Workspace.open(root), device="cpu", on_progress=on_progress,
-                      should_stop=lambda: marks.get("epoch", -1) >= epochs)
+        train_variant(
+            spec,
+            Workspace.open(root),
+            device="cpu",
+            on_progress=on_progress,
+            should_stop=lambda: marks.get("epoch", -1) >= epochs,
+        )
     return marks["epoch"] / (marks["last"] - marks["start"])
 
 
@@ -82,8 +87,10 @@ def main() -> None:
     for round_index in range(args.rounds):
         plain.append(plain_epochs_per_second(spec, args.epochs))
         ours.append(miscope_epochs_per_second(spec, args.epochs))
-        print(f"round {round_index}: miscope {ours[-1]:.1f} epochs/s, plain {plain[-1]:.1f} "
-              f"epochs/s", flush=True)
+        print(
+            f"round {round_index}: miscope {ours[-1]:.1f} epochs/s, plain {plain[-1]:.1f} epochs/s",
+            flush=True,
+        )
     ratio = statistics.median(ours) / statistics.median(plain)
     print(f"miscope_epochs_per_s={statistics.median(ours):.2f}")
     print(f"plain_epochs_per_s={statistics.median(plain):.2f}")

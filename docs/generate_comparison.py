@@ -18,9 +18,19 @@ from miscope_core import compare, load_variant
 DOCS = Path(__file__).resolve().parent
 FIGURES = DOCS / "figures" / "comparing"
 VARIANTS = ("p59_seed999_dseed598_tf0.4", "p59_seed1_dseed1_tf0.4", "p59_seed2_dseed2_tf0.4")
-COLUMNS = ("variant", "final_test_accuracy", "train_accuracy_99", "test_accuracy_99",
-           "test_loss_peak", "test_loss_steepest_drop", "key_frequencies", "shared_path_length",
-           "shared_loop_area", "shared_self_intersections", "shared_closes")
+COLUMNS = (
+    "variant",
+    "final_test_accuracy",
+    "train_accuracy_99",
+    "test_accuracy_99",
+    "test_loss_peak",
+    "test_loss_steepest_drop",
+    "key_frequencies",
+    "shared_path_length",
+    "shared_loop_area",
+    "shared_self_intersections",
+    "shared_closes",
+)
 
 
 def cell(value) -> str:
@@ -43,14 +53,17 @@ def main() -> None:
     c.view("loss_curves").export("png", FIGURES / "loss_overlay.png")
     c.view("progress.losses", overlay=True).export("png", FIGURES / "progress_overlay.png")
     c.view("weights.frequency_spectrum.W_E", progress=1.0).export(
-        "png", FIGURES / "fourier_grid_end.png")
+        "png", FIGURES / "fourier_grid_end.png"
+    )
     c.view("parameters.pca.pc2_pc3").export("png", FIGURES / "pc2_pc3_per_variant.png")
     from miscope_core.views.export import figure_bytes
 
     (FIGURES / "pc2_pc3_shared.png").write_bytes(
-        figure_bytes(c.shared_trajectory(pc_x=2, pc_y=3), "png"))
+        figure_bytes(c.shared_trajectory(pc_x=2, pc_y=3), "png")
+    )
     (FIGURES / "pc1_pc2_shared.png").write_bytes(
-        figure_bytes(c.shared_trajectory(pc_x=1, pc_y=2), "png"))
+        figure_bytes(c.shared_trajectory(pc_x=1, pc_y=2), "png")
+    )
     rows = c.summary_table()
     table = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     table += ["| " + " | ".join(cell(row[k]) for k in COLUMNS) + " |" for row in rows]

@@ -54,8 +54,7 @@ def aligned_epoch(variant, epoch: int | None, progress: float | None) -> int:
 
 def variant_label(variant, others: Sequence) -> str:
     """A legend label from the parameters that differ between the compared variants."""
-    differing = [k for k in variant.params
-                 if len({str(o.params.get(k)) for o in others}) > 1]
+    differing = [k for k in variant.params if len({str(o.params.get(k)) for o in others}) > 1]
     if not differing:
         return variant.id
     return ", ".join(f"{k}={variant.params[k]}" for k in differing)
@@ -73,14 +72,23 @@ class Comparison:
             raise ValueError(f"compare() needs variants of one family, got {sorted(families)}")
         self.variants = variants
 
-    def view(self, name: str, epoch: int | None = None, progress: float | None = None,
-             overlay: bool | None = None, smoothing: float = 0.0, **params: Any):
+    def view(
+        self,
+        name: str,
+        epoch: int | None = None,
+        progress: float | None = None,
+        overlay: bool | None = None,
+        smoothing: float = 0.0,
+        **params: Any,
+    ):
         """The view for every variant: overlaid (across-epochs default) or in a grid."""
         spec = get_view(name)
         overlay = spec.kind == ACROSS_EPOCHS if overlay is None else overlay
         if overlay and spec.kind not in OVERLAYABLE:
-            raise ValueError(f"View '{spec.name}' is {spec.kind}; only {list(OVERLAYABLE)} "
-                             f"views can be overlaid (use overlay=False for a grid)")
+            raise ValueError(
+                f"View '{spec.name}' is {spec.kind}; only {list(OVERLAYABLE)} "
+                f"views can be overlaid (use overlay=False for a grid)"
+            )
         return ComparisonView(self, spec.name, epoch, progress, overlay, smoothing, params)
 
     def shared_trajectory(self, pc_x: int = 2, pc_y: int = 3, group: str = "all"):
@@ -88,8 +96,9 @@ class Comparison:
         from miscope_core.analysis.cross_variant import fit_shared_basis
 
         first = self.variants[0]
-        basis = fit_shared_basis(first.source.workspace, first.family,
-                                 [v.id for v in self.variants], group=group)
+        basis = fit_shared_basis(
+            first.source.workspace, first.family, [v.id for v in self.variants], group=group
+        )
         n_pcs = basis.explained_variance_ratio.size
         for pc in (pc_x, pc_y):
             if not 1 <= pc <= n_pcs:
@@ -103,20 +112,24 @@ class Comparison:
         from miscope_core.analysis.trajectory_metrics import trajectory_shape, transition_epochs
 
         first = self.variants[0]
-        basis = fit_shared_basis(first.source.workspace, first.family,
-                                 [v.id for v in self.variants])
+        basis = fit_shared_basis(
+            first.source.workspace, first.family, [v.id for v in self.variants]
+        )
         rows = []
         for variant in self.variants:
             metrics = variant.metrics
             plane = basis.projections[variant.id][:, [pc_x - 1, pc_y - 1]]
-            rows.append({
-                "variant": variant.id, **variant.params,
-                "final_train_accuracy": float(metrics["train_accuracy"][-1]),
-                "final_test_accuracy": float(metrics["test_accuracy"][-1]),
-                **transition_epochs(metrics),
-                "key_frequencies": key_frequencies(variant),
-                **{f"shared_{k}": v for k, v in trajectory_shape(plane).items()},
-            })
+            rows.append(
+                {
+                    "variant": variant.id,
+                    **variant.params,
+                    "final_train_accuracy": float(metrics["train_accuracy"][-1]),
+                    "final_test_accuracy": float(metrics["test_accuracy"][-1]),
+                    **transition_epochs(metrics),
+                    "key_frequencies": key_frequencies(variant),
+                    **{f"shared_{k}": v for k, v in trajectory_shape(plane).items()},
+                }
+            )
         return rows
 
     def __repr__(self) -> str:
@@ -140,8 +153,9 @@ class ComparisonView:
         out = []
         for variant in self.comparison.variants:
             chosen = aligned_epoch(variant, self.epoch, self.progress)
-            out.append((variant, chosen, variant.at(chosen).view(self.name, **self.params)
-                        .figure()))
+            out.append(
+                (variant, chosen, variant.at(chosen).view(self.name, **self.params).figure())
+            )
         return out
 
     def figure(self):
@@ -158,8 +172,14 @@ class ComparisonView:
         scene = panels[0][2].data and panels[0][2].data[0].type in ("scatter3d", "surface")
         specs = [[{"type": "scene" if scene else "xy"}] * cols for _ in range(rows)]
         titles = [f"{variant_label(v, variants)} — epoch {e}" for v, e, _ in panels]
-        grid = make_subplots(rows=rows, cols=cols, subplot_titles=titles, specs=specs,
-                             horizontal_spacing=0.08, vertical_spacing=0.12)
+        grid = make_subplots(
+            rows=rows,
+            cols=cols,
+            subplot_titles=titles,
+            specs=specs,
+            horizontal_spacing=0.08,
+            vertical_spacing=0.12,
+        )
         for index, (_, _, fig) in enumerate(panels):
             row, col = divmod(index, cols)
             for trace in fig.data:
@@ -168,13 +188,25 @@ class ComparisonView:
                     trace.showscale = False
                 grid.add_trace(trace, row=row + 1, col=col + 1)
             if not scene:
-                grid.update_xaxes(title_text=fig.layout.xaxis.title.text, row=row + 1,
-                                  col=col + 1, type=fig.layout.xaxis.type)
-                grid.update_yaxes(title_text=fig.layout.yaxis.title.text, row=row + 1,
-                                  col=col + 1, type=fig.layout.yaxis.type)
+                grid.update_xaxes(
+                    title_text=fig.layout.xaxis.title.text,
+                    row=row + 1,
+                    col=col + 1,
+                    type=fig.layout.xaxis.type,
+                )
+                grid.update_yaxes(
+                    title_text=fig.layout.yaxis.title.text,
+                    row=row + 1,
+                    col=col + 1,
+                    type=fig.layout.yaxis.type,
+                )
         title = get_view(self.name).title
-        grid.update_layout(title=f"{title} — {len(panels)} variants", template="plotly_white",
-                           width=420 * cols + 80, height=380 * rows + 120)
+        grid.update_layout(
+            title=f"{title} — {len(panels)} variants",
+            template="plotly_white",
+            width=420 * cols + 80,
+            height=380 * rows + 120,
+        )
         from miscope_core.views.style import format_axis_numbers
 
         return format_axis_numbers(grid)
@@ -187,19 +219,35 @@ class ComparisonView:
         figure = go.Figure()
         for index, (variant, _, fig) in enumerate(panels):
             label = variant_label(variant, variants)
-            traces = [t for t in fig.data if t.name != "epoch_cursor" and t.type == "scatter"
-                      and "lines" in (t.mode or "lines")]
+            traces = [
+                t
+                for t in fig.data
+                if t.name != "epoch_cursor"
+                and t.type == "scatter"
+                and "lines" in (t.mode or "lines")
+            ]
             for t_index, trace in enumerate(traces):
                 y = ema(trace.y, self.smoothing) if self.smoothing else trace.y
-                figure.add_trace(go.Scatter(
-                    x=trace.x, y=y, mode="lines", name=f"{label}: {trace.name}",
-                    legendgroup=label, line={"color": PALETTE[index % len(PALETTE)],
-                                             "dash": DASHES[t_index % len(DASHES)]}))
+                figure.add_trace(
+                    go.Scatter(
+                        x=trace.x,
+                        y=y,
+                        mode="lines",
+                        name=f"{label}: {trace.name}",
+                        legendgroup=label,
+                        line={
+                            "color": PALETTE[index % len(PALETTE)],
+                            "dash": DASHES[t_index % len(DASHES)],
+                        },
+                    )
+                )
         first = panels[0][2].layout
         smooth = f", EMA {self.smoothing:g}" if self.smoothing else ""
         figure.update_layout(
             title=f"{get_view(self.name).title} — {len(panels)} variants overlaid{smooth}",
-            template="plotly_white", width=900, height=520,
+            template="plotly_white",
+            width=900,
+            height=520,
             xaxis={"title": first.xaxis.title.text, "type": first.xaxis.type},
             yaxis={"title": first.yaxis.title.text, "type": first.yaxis.type},
         )
@@ -257,19 +305,35 @@ def render_shared_trajectory(basis, variants: Sequence, pc_x: int, pc_y: int):
         points = basis.projections[variant.id]
         epochs = basis.epochs[variant.id]
         color = PALETTE[index % len(PALETTE)]
-        figure.add_trace(go.Scatter(
-            x=points[:, pc_x - 1], y=points[:, pc_y - 1], mode="lines+markers",
-            name=variant_label(variant, variants), line={"color": color},
-            marker={"size": 4}, text=[f"epoch {e}" for e in epochs],
-            hovertemplate="%{text}<extra></extra>"))
-        figure.add_trace(go.Scatter(
-            x=points[[0, -1], pc_x - 1], y=points[[0, -1], pc_y - 1], mode="markers+text",
-            marker={"color": color, "size": 10, "symbol": ["circle-open", "circle"]},
-            text=["start", "end"], textposition="top center", showlegend=False))
+        figure.add_trace(
+            go.Scatter(
+                x=points[:, pc_x - 1],
+                y=points[:, pc_y - 1],
+                mode="lines+markers",
+                name=variant_label(variant, variants),
+                line={"color": color},
+                marker={"size": 4},
+                text=[f"epoch {e}" for e in epochs],
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=points[[0, -1], pc_x - 1],
+                y=points[[0, -1], pc_y - 1],
+                mode="markers+text",
+                marker={"color": color, "size": 10, "symbol": ["circle-open", "circle"]},
+                text=["start", "end"],
+                textposition="top center",
+                showlegend=False,
+            )
+        )
     figure.update_layout(
         title=f"Parameter trajectories on a shared basis (PC{pc_x} vs PC{pc_y}, fitted jointly "
-              f"on {len(variants)} variants, group '{basis.group}')",
-        template="plotly_white", width=760, height=620,
+        f"on {len(variants)} variants, group '{basis.group}')",
+        template="plotly_white",
+        width=760,
+        height=620,
         xaxis={"title": f"PC{pc_x} ({ratio[pc_x - 1]:.1%} of variance)"},
         yaxis={"title": f"PC{pc_y} ({ratio[pc_y - 1]:.1%} of variance)"},
     )

@@ -8,8 +8,9 @@ from collections.abc import Iterable
 MAX_SUGGESTIONS = 5
 
 
-def unknown_name_error(kind: str, name: str, known: Iterable[str], listing: str = "",
-                       limit: int = MAX_SUGGESTIONS) -> KeyError:
+def unknown_name_error(
+    kind: str, name: str, known: Iterable[str], listing: str = "", limit: int = MAX_SUGGESTIONS
+) -> KeyError:
     """A KeyError for a misspelled name: up to `limit` close matches and where to see them all.
 
     A short list of known names is shown in full; a long one (73 views) only by a pointer, so the
@@ -53,5 +54,6 @@ def missing_context_reason(missing: Iterable[str], family: str = "this family") 
     phrase = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
     keys = ", ".join(f"'{key}'" for key in missing)
     plural = "s" if len(missing) > 1 else ""
-    return (f"needs the family's {phrase} (context key{plural} {keys}), which {family} "
-            f"does not provide")
+    return (
+        f"needs the family's {phrase} (context key{plural} {keys}), which {family} does not provide"
+    )

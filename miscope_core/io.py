@@ -43,22 +43,34 @@ def _without_pickle_hint(reason: str) -> str:
 
 
 _ADVICE = (  # (file-name pattern, what to do), first match wins
-    (r"^resume(\.prev)?\.safetensors$",
-     "training falls back to resume.prev.safetensors or the newest intact checkpoint when it "
-     "resumes; run the same `miscope train` command"),
-    (r"^epoch_\d+\.safetensors$",
-     "delete it (analysis then uses the other checkpoints) or train the variant again in a "
-     "fresh workspace to recreate it"),
-    (r"^metrics\.(npz|json)$",
-     "it is rebuilt from the resume state by the next `miscope analyze` or `miscope train`"),
-    (r"^manifest(\.prev)?\.json$",
-     "it is rebuilt by the next `miscope analyze` (from its previous copy, else from the "
-     "artifact files present)"),
-    (r"^(epoch_\d+|summary|cross_epoch)\.npz$",
-     "the next `miscope analyze` of this variant recomputes it"),
-    (r"^variant\.json$",
-     "the variant's settings cannot be read; restore the file from a backup, or delete the "
-     "variant folder and train it again"),
+    (
+        r"^resume(\.prev)?\.safetensors$",
+        "training falls back to resume.prev.safetensors or the newest intact checkpoint when it "
+        "resumes; run the same `miscope train` command",
+    ),
+    (
+        r"^epoch_\d+\.safetensors$",
+        "delete it (analysis then uses the other checkpoints) or train the variant again in a "
+        "fresh workspace to recreate it",
+    ),
+    (
+        r"^metrics\.(npz|json)$",
+        "it is rebuilt from the resume state by the next `miscope analyze` or `miscope train`",
+    ),
+    (
+        r"^manifest(\.prev)?\.json$",
+        "it is rebuilt by the next `miscope analyze` (from its previous copy, else from the "
+        "artifact files present)",
+    ),
+    (
+        r"^(epoch_\d+|summary|cross_epoch)\.npz$",
+        "the next `miscope analyze` of this variant recomputes it",
+    ),
+    (
+        r"^variant\.json$",
+        "the variant's settings cannot be read; restore the file from a backup, or delete the "
+        "variant folder and train it again",
+    ),
 )
 
 
@@ -101,8 +113,9 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
     """Write bytes to `path` so that readers see either the old or the new file, never half."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{temp_owner_tag()}",
-                                    suffix=".tmp")
+    fd, tmp_name = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.{temp_owner_tag()}", suffix=".tmp"
+    )
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as handle:
@@ -158,8 +171,9 @@ def read_json(path: Path, expect: type | None = None) -> Any:
     except json.JSONDecodeError as exc:
         raise CorruptFileError(path, f"invalid JSON ({exc})") from exc
     if expect is not None and not isinstance(value, expect):
-        raise CorruptFileError(path, f"expected a JSON {expect.__name__}, found "
-                                     f"{type(value).__name__}")
+        raise CorruptFileError(
+            path, f"expected a JSON {expect.__name__}, found {type(value).__name__}"
+        )
     return value
 
 

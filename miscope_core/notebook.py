@@ -79,8 +79,10 @@ class Variant:
 
     def __repr__(self) -> str:
         pinned = "" if self.epoch is None else f", at epoch {self.epoch}"
-        return (f"<Variant {self.id} ({self.family}), {len(self.epochs)} checkpoints "
-                f"{self.epochs[:1] + self.epochs[-1:]}{pinned}>")
+        return (
+            f"<Variant {self.id} ({self.family}), {len(self.epochs)} checkpoints "
+            f"{self.epochs[:1] + self.epochs[-1:]}{pinned}>"
+        )
 
 
 def load_variant(name: str, data_dir: str | Path | None = None, **params: Any) -> Variant:
@@ -93,9 +95,11 @@ def load_variant(name: str, data_dir: str | Path | None = None, **params: Any) -
         variant_id = match_variant(workspace, name, params)
         return Variant(VariantSource.open(workspace, variant_id, name))
     if params:
-        raise TypeError(f"'{name}' is not a family ({list_families()}), so parameters "
-                        f"{sorted(params)} cannot select a variant; pass a family name or "
-                        f"a variant id alone")
+        raise TypeError(
+            f"'{name}' is not a family ({list_families()}), so parameters "
+            f"{sorted(params)} cannot select a variant; pass a family name or "
+            f"a variant id alone"
+        )
     return Variant(VariantSource.open(workspace, name))
 
 
@@ -106,8 +110,9 @@ def match_variant(workspace: Workspace, family: str, params: dict[str, Any]) -> 
     spec_names = {p.name for p in get_family(family).param_specs}
     unknown = sorted(set(params) - spec_names)
     if unknown:
-        raise TypeError(f"Unknown parameter(s) {unknown} for family '{family}'; valid: "
-                        f"{sorted(spec_names)}")
+        raise TypeError(
+            f"Unknown parameter(s) {unknown} for family '{family}'; valid: {sorted(spec_names)}"
+        )
     candidates = []
     for _, variant_id in workspace.list_variants(family):
         record = workspace.read_variant_record(workspace.variant_paths(family, variant_id))
@@ -119,10 +124,14 @@ def match_variant(workspace: Workspace, family: str, params: dict[str, Any]) -> 
         known = [v for _, v in workspace.list_variants(family)]
         shown = ", ".join(known[:5]) + (f" and {len(known) - 5} more" if len(known) > 5 else "")
         train = " ".join(f"--param {k}={v}" for k, v in params.items())
-        raise KeyError(f"No '{family}' variant with {params} in {workspace.root}; known: "
-                       f"{shown or 'none'} (all: `miscope variants`). Train one: "
-                       f"`miscope train {family} {train}`")
-    shown = ", ".join(candidates[:5]) + (f" and {len(candidates) - 5} more"
-                                         if len(candidates) > 5 else "")
-    raise KeyError(f"Several '{family}' variants match {params}: {shown}; add parameters or "
-                   f"pass a variant id")
+        raise KeyError(
+            f"No '{family}' variant with {params} in {workspace.root}; known: "
+            f"{shown or 'none'} (all: `miscope variants`). Train one: "
+            f"`miscope train {family} {train}`"
+        )
+    shown = ", ".join(candidates[:5]) + (
+        f" and {len(candidates) - 5} more" if len(candidates) > 5 else ""
+    )
+    raise KeyError(
+        f"Several '{family}' variants match {params}: {shown}; add parameters or pass a variant id"
+    )

@@ -37,16 +37,22 @@ class VariantSpec:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form stored in variant.json."""
-        return {"family": self.family, "params": dict(self.params),
-                "training": self.training.as_dict()}
+        return {
+            "family": self.family,
+            "params": dict(self.params),
+            "training": self.training.as_dict(),
+        }
 
     def checkpoint_epochs(self) -> list[int]:
         """The epochs this run saves checkpoints at (validates the schedule)."""
         from miscope_core.training.schedule import resolve_checkpoint_epochs
 
         family = get_family(self.family)
-        return resolve_checkpoint_epochs(self.training.checkpoints, self.training.epochs,
-                                         lambda n: family.default_checkpoints(self.params, n))
+        return resolve_checkpoint_epochs(
+            self.training.checkpoints,
+            self.training.epochs,
+            lambda n: family.default_checkpoints(self.params, n),
+        )
 
     def differences_from(self, stored: Mapping[str, Any]) -> list[str]:
         """Settings (family, params, outcome-shaping training) where a stored record differs."""
@@ -55,20 +61,29 @@ class VariantSpec:
             return [f"family: stored {stored_family!r}, requested {self.family!r}"]
         stored_params = dict(stored.get("params") or {})
         names = sorted(set(stored_params) | set(self.params))
-        found = [f"{name}: stored {stored_params.get(name)!r}, requested {self.params.get(name)!r}"
-                 for name in names if stored_params.get(name) != self.params.get(name)]
+        found = [
+            f"{name}: stored {stored_params.get(name)!r}, requested {self.params.get(name)!r}"
+            for name in names
+            if stored_params.get(name) != self.params.get(name)
+        ]
         stored_training = TrainingConfig.from_dict(stored["training"]).outcome_settings()
         chosen = self.training.outcome_settings()
-        found += [f"{name}: stored {stored_training[name]!r}, requested {chosen[name]!r}"
-                  for name in chosen if stored_training[name] != chosen[name]]
+        found += [
+            f"{name}: stored {stored_training[name]!r}, requested {chosen[name]!r}"
+            for name in chosen
+            if stored_training[name] != chosen[name]
+        ]
         return found
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VariantSpec:
         """Inverse of as_dict (parameters re-validated by the family)."""
         family = get_family(data["family"])
-        return cls(data["family"], family.validate_params(data["params"]),
-                   TrainingConfig.from_dict(data["training"]))
+        return cls(
+            data["family"],
+            family.validate_params(data["params"]),
+            TrainingConfig.from_dict(data["training"]),
+        )
 
 
 @dataclass(frozen=True)

@@ -66,8 +66,7 @@ class Workspace:
 
     def list_variants(self, family: str | None = None) -> list[tuple[str, str]]:
         """(family, variant_id) of every variant with a variant.json, sorted."""
-        return [(fam, vid) for fam, vid in self.index.variants()
-                if family is None or fam == family]
+        return [(fam, vid) for fam, vid in self.index.variants() if family is None or fam == family]
 
     def locate(self, variant_id: str, family: str | None = None) -> VariantPaths:
         """Find a variant by id (optionally within one family); errors list what exists."""
@@ -76,13 +75,15 @@ class Workspace:
         matches = [f for f in families if family is None or f == family]
         if not matches:
             known = [v for _, v in self.list_variants(family)]
-            listing = (f"`miscope variants --data-dir {self.root}`" if known else
-                       f"`miscope train --help` to train one into {self.root}")
+            listing = (
+                f"`miscope variants --data-dir {self.root}`"
+                if known
+                else f"`miscope train --help` to train one into {self.root}"
+            )
             raise unknown_name_error("variant", variant_id, known, listing)
         if len(matches) > 1:
             raise KeyError(
-                f"Variant id '{variant_id}' exists in several families "
-                f"{matches}; pass family=..."
+                f"Variant id '{variant_id}' exists in several families {matches}; pass family=..."
             )
         return self.variant_paths(matches[0], variant_id)
 

@@ -38,8 +38,12 @@ def variant_table(workspace: Workspace, family: str | None = None) -> list[dict[
     rows = []
     for state in list_variant_states(workspace, family):
         paths = workspace.variant_paths(state.family, state.variant_id)
-        row: dict[str, Any] = {"family": state.family, "variant": state.variant_id,
-                               "state": state.state, **state.params}
+        row: dict[str, Any] = {
+            "family": state.family,
+            "variant": state.variant_id,
+            "state": state.state,
+            **state.params,
+        }
         metrics = read_metrics(paths)
         if metrics.get("test_accuracy") is not None and len(metrics["test_accuracy"]):
             row["train_acc"] = round(float(metrics["train_accuracy"][-1]), 4)
@@ -78,9 +82,15 @@ def comparable_views(workspace: Workspace, variant_ids: list[str]) -> list[dict[
     return [{"name": s.name, "title": s.title, "kind": s.kind} for s in specs]
 
 
-def compare_figures(workspace: Workspace, variant_ids: list[str], view: str,
-                    position: float | None = None, align: str = "epoch",
-                    overlay: bool = False, smoothing: float = 0.0) -> dict[str, Any]:
+def compare_figures(
+    workspace: Workspace,
+    variant_ids: list[str],
+    view: str,
+    position: float | None = None,
+    align: str = "epoch",
+    overlay: bool = False,
+    smoothing: float = 0.0,
+) -> dict[str, Any]:
     """{'panels': [{'variant', 'epoch', 'title', 'figure'}]} or {'overlay': figure}.
 
     `position` is an epoch (align='epoch') or a fraction of each run (align='progress');
@@ -94,24 +104,37 @@ def compare_figures(workspace: Workspace, variant_ids: list[str], view: str,
     comparison = compare(variants)
     epoch = int(position) if align == "epoch" and position is not None else None
     progress = float(position) if align == "progress" and position is not None else None
-    bound = comparison.view(view, epoch=epoch, progress=progress, overlay=overlay,
-                            smoothing=smoothing)
+    bound = comparison.view(
+        view, epoch=epoch, progress=progress, overlay=overlay, smoothing=smoothing
+    )
     if overlay:
         return {"overlay": _json(bound.figure())}
     panels = []
     for variant, chosen, figure in bound.panels():
         label = variant_label(variant, variants)
         # The page titles each panel (variant and checkpoint) above the graph.
-        figure.update_layout(width=None, height=400, title=None,
-                             margin={"t": 30, "l": 60, "r": 20, "b": 50})
-        panels.append({"variant": variant.id, "epoch": chosen, "label": label,
-                       "title": f"{label} — epoch {chosen}", "figure": _json(figure)})
-    return {"panels": panels, "align": align,
-            "epochs": {v.id: aligned_epoch(v, epoch, progress) for v in variants}}
+        figure.update_layout(
+            width=None, height=400, title=None, margin={"t": 30, "l": 60, "r": 20, "b": 50}
+        )
+        panels.append(
+            {
+                "variant": variant.id,
+                "epoch": chosen,
+                "label": label,
+                "title": f"{label} — epoch {chosen}",
+                "figure": _json(figure),
+            }
+        )
+    return {
+        "panels": panels,
+        "align": align,
+        "epochs": {v.id: aligned_epoch(v, epoch, progress) for v in variants},
+    }
 
 
-def shared_trajectory_figure(workspace: Workspace, variant_ids: list[str], pc_x: int = 2,
-                             pc_y: int = 3) -> dict[str, Any]:
+def shared_trajectory_figure(
+    workspace: Workspace, variant_ids: list[str], pc_x: int = 2, pc_y: int = 3
+) -> dict[str, Any]:
     """The jointly fitted parameter-trajectory PCA of the variants, as figure JSON."""
     from miscope_core.comparison import compare
 
@@ -120,8 +143,7 @@ def shared_trajectory_figure(workspace: Workspace, variant_ids: list[str], pc_x:
 
 def max_epoch(workspace: Workspace, variant_ids: list[str]) -> int:
     """The last checkpoint epoch over the compared variants (the epoch slider's end)."""
-    return max((v.epochs[-1] for v in load_variants(workspace, variant_ids) if v.epochs),
-               default=0)
+    return max((v.epochs[-1] for v in load_variants(workspace, variant_ids) if v.epochs), default=0)
 
 
 def _json(figure: Any) -> dict[str, Any]:

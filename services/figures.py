@@ -20,14 +20,33 @@ import numpy as np
 from miscope_core.workspace import Workspace
 from services.view_urls import PanelRequest, format_views_param, parse_views_param
 
-__all__ = ["PanelRequest", "build_panel", "export_panel", "figure_at", "format_views_param",
-           "loss_figure", "parse_views_param", "render_error", "render_panel_figure",
-           "resolve_panel", "variant_token", "view_catalog"]
+__all__ = [
+    "PanelRequest",
+    "build_panel",
+    "export_panel",
+    "figure_at",
+    "format_views_param",
+    "loss_figure",
+    "parse_views_param",
+    "render_error",
+    "render_panel_figure",
+    "resolve_panel",
+    "variant_token",
+    "view_catalog",
+]
 
 CURSOR = "epoch_cursor"
 PANEL_HEIGHT = 430
-LAYOUT_OWNED_BY_PAGE = ("title", "template", "width", "height", "margin", "meta", "legend",
-                        "autosize")
+LAYOUT_OWNED_BY_PAGE = (
+    "title",
+    "template",
+    "width",
+    "height",
+    "margin",
+    "meta",
+    "legend",
+    "autosize",
+)
 CACHE_SIZE = 48
 
 
@@ -105,20 +124,34 @@ def _view_catalog(workspace: Workspace, variant_id: str) -> list[dict[str, Any]]
     rows = []
     for status in available_views(source):
         spec = get_view(status.name)
-        rows.append({"name": spec.name, "title": spec.title, "kind": spec.kind,
-                     "description": spec.description, "available": status.available,
-                     "applicable": status.applicable, "reason": status.reason,
-                     "params": [describe_param(p, source.model) for p in spec.params]})
+        rows.append(
+            {
+                "name": spec.name,
+                "title": spec.title,
+                "kind": spec.kind,
+                "description": spec.description,
+                "available": status.available,
+                "applicable": status.applicable,
+                "reason": status.reason,
+                "params": [describe_param(p, source.model) for p in spec.params],
+            }
+        )
     return rows
 
 
 def describe_param(param: Any, model: dict[str, Any]) -> dict[str, Any]:
     """A view parameter as plain data for a generated control."""
     bounds = param.valid_range(model)
-    return {"name": param.name, "type": param.type.__name__, "default": param.default,
-            "description": param.description, "choices": list(param.choices),
-            "min": bounds[0] if bounds else None, "max": bounds[1] if bounds else None,
-            "rule": param.rule(model)}
+    return {
+        "name": param.name,
+        "type": param.type.__name__,
+        "default": param.default,
+        "description": param.description,
+        "choices": list(param.choices),
+        "min": bounds[0] if bounds else None,
+        "max": bounds[1] if bounds else None,
+        "rule": param.rule(model),
+    }
 
 
 def resolve_panel(workspace: Workspace, variant_id: str, panel: PanelRequest) -> PanelRequest:
@@ -147,8 +180,13 @@ def build_panel(workspace: Workspace, variant_id: str, panel: PanelRequest) -> d
     """{'figure', 'frames', 'frames_json', 'kind', 'view', 'title', 'params', 'epoch', 'token'}
     of one panel: built once per variant state and shared by every caller (read-only)."""
     token = variant_token(workspace, variant_id)
-    key = (str(workspace.root), variant_id, panel.view, json.dumps(panel.params, sort_keys=True),
-           token)
+    key = (
+        str(workspace.root),
+        variant_id,
+        panel.view,
+        json.dumps(panel.params, sort_keys=True),
+        token,
+    )
     return PANELS.get(key, lambda: {**_build_panel(workspace, variant_id, panel), "token": token})
 
 
@@ -181,8 +219,9 @@ def _assign(container: Any, path: list, value: Any) -> Any:
     return copied
 
 
-def render_panel_figure(workspace: Workspace, variant_id: str, panel: PanelRequest,
-                        epoch: int | None = None) -> dict[str, Any]:
+def render_panel_figure(
+    workspace: Workspace, variant_id: str, panel: PanelRequest, epoch: int | None = None
+) -> dict[str, Any]:
     """One figure of a panel at `epoch`, drawn on its own (the reference the frames must
     reproduce; the page itself uses `figure_at` on the shared build)."""
     from miscope_core.views import render_for_source
@@ -207,17 +246,29 @@ def _build_panel(workspace: Workspace, variant_id: str, panel: PanelRequest) -> 
     else:
         frames = _cursor_frames(base_figure, base, epochs)
     _fit_to_panel(base)
-    return {"figure": base, "frames": frames, "kind": spec.kind, "view": spec.name,
-            "title": spec.title, "params": params, "epoch": base["layout"]["meta"]["epoch"],
-            "description": spec.description, "frames_json": _compact_json(frames)}
+    return {
+        "figure": base,
+        "frames": frames,
+        "kind": spec.kind,
+        "view": spec.name,
+        "title": spec.title,
+        "params": params,
+        "epoch": base["layout"]["meta"]["epoch"],
+        "description": spec.description,
+        "frames_json": _compact_json(frames),
+    }
 
 
 def _compact_json(value: Any) -> str:
     """JSON text, encoded once per build: a page load then sends the (megabyte-sized) frames
     as one string instead of re-encoding every number in them per request."""
     try:
-        return json.dumps(value, separators=(",", ":"), allow_nan=False,
-                          default=lambda o: o.item() if isinstance(o, np.generic) else o.tolist())
+        return json.dumps(
+            value,
+            separators=(",", ":"),
+            allow_nan=False,
+            default=lambda o: o.item() if isinstance(o, np.generic) else o.tolist(),
+        )
     except ValueError:  # NaN or infinity: Plotly's encoder writes them as null
         import plotly.io.json as plotly_json
 
@@ -244,10 +295,16 @@ def _fit_to_panel(figure: dict[str, Any]) -> None:
     meta = layout.get("meta") or {}
     detail = _title_detail(meta) if isinstance(meta, dict) else ""
     if isinstance(meta, dict) and "what" in meta:
-        layout["title"] = {"text": detail, "font": {"size": 12, "color": "#6c757d"},
-                           "x": 0.01, "xanchor": "left"} if detail else None
-    layout.update(height=PANEL_HEIGHT, autosize=True,
-                  margin={"t": 76 if detail else 56, "l": 60, "r": 20, "b": 50})
+        layout["title"] = (
+            {"text": detail, "font": {"size": 12, "color": "#6c757d"}, "x": 0.01, "xanchor": "left"}
+            if detail
+            else None
+        )
+    layout.update(
+        height=PANEL_HEIGHT,
+        autosize=True,
+        margin={"t": 76 if detail else 56, "l": 60, "r": 20, "b": 50},
+    )
 
 
 def _title_detail(meta: dict[str, Any]) -> str:
@@ -259,7 +316,7 @@ def _title_detail(meta: dict[str, Any]) -> str:
         view_title = get_view(str(meta.get("view", ""))).title
     except KeyError:
         return what
-    return what[len(view_title):].strip() if what.startswith(view_title) else what
+    return what[len(view_title) :].strip() if what.startswith(view_title) else what
 
 
 def _per_epoch_frames(source, spec, params, base, epochs) -> dict[str, Any]:
@@ -272,15 +329,22 @@ def _per_epoch_frames(source, spec, params, base, epochs) -> dict[str, Any]:
     figures = [spec.renderer(spec.loader(source, epoch, **params)) for epoch in own]
     raws = [_figure_json(f) for f in fix_axis_ranges(figures)]  # steady axes while scrubbing
     varying = _varying_paths(base, raws)
-    constant = [path for path in varying if path != ("data",) and
-                all(_lookup(raw, path) == _lookup(raws[0], path) for raw in raws)]
+    constant = [
+        path
+        for path in varying
+        if path != ("data",) and all(_lookup(raw, path) == _lookup(raws[0], path) for raw in raws)
+    ]
     for path in constant:  # e.g. the fixed axis ranges: set once, never re-laid out per step
         _set(base, path, _lookup(raws[0], path))
     varying = [path for path in varying if path not in constant]
     patches = [[[path, _lookup(raw, path)] for path in varying] for raw in raws]
     index_of = {epoch: i for i, epoch in enumerate(own)}
-    return {"epochs": epochs, "index": [index_of[nearest(own, e)] for e in epochs],
-            "frame_epochs": list(own), "patches": patches}
+    return {
+        "epochs": epochs,
+        "index": [index_of[nearest(own, e)] for e in epochs],
+        "frame_epochs": list(own),
+        "patches": patches,
+    }
 
 
 def _varying_paths(base: dict[str, Any], raws: list[dict[str, Any]]) -> list[tuple]:
@@ -293,8 +357,7 @@ def _varying_paths(base: dict[str, Any], raws: list[dict[str, Any]]) -> list[tup
         for i, (old, trace) in enumerate(zip(base["data"], raw["data"], strict=True)):
             paths |= {("data", i, k) for k in set(old) | set(trace) if old.get(k) != trace.get(k)}
         keys = (set(base["layout"]) | set(raw["layout"])) - set(LAYOUT_OWNED_BY_PAGE)
-        paths |= {("layout", k) for k in keys
-                  if base["layout"].get(k) != raw["layout"].get(k)}
+        paths |= {("layout", k) for k in keys if base["layout"].get(k) != raw["layout"].get(k)}
     return sorted(paths, key=str)
 
 
@@ -330,13 +393,18 @@ def _cursor_frames(figure: Any, base: dict[str, Any], epochs: list[int]) -> dict
         patches.append(ops)
     for i in shapes:  # drawn by the page as an overlay that moves without a Plotly redraw
         base["layout"]["shapes"][i]["visible"] = False
-    overlay_point = bool(cursor) and carrier is not None and \
-        getattr(figure.data[cursor[0]], "z", None) is None
+    overlay_point = (
+        bool(cursor) and carrier is not None and getattr(figure.data[cursor[0]], "z", None) is None
+    )
     if overlay_point:
         base["data"][cursor[0]]["visible"] = False
-    return {"epochs": epochs, "index": list(range(len(epochs))), "frame_epochs": list(epochs),
-            "patches": patches, "overlay": {"shapes": shapes,
-                                            "point": cursor[0] if overlay_point else None}}
+    return {
+        "epochs": epochs,
+        "index": list(range(len(epochs))),
+        "frame_epochs": list(epochs),
+        "patches": patches,
+        "overlay": {"shapes": shapes, "point": cursor[0] if overlay_point else None},
+    }
 
 
 def _freeze_x_range(figure: Any, base: dict[str, Any], xref: str, epochs: list[int]) -> None:
@@ -363,8 +431,12 @@ def _cursor_carrier(figure: Any) -> int | None:
     """The trace whose customdata holds the epoch of every point (trajectory plots)."""
     for i, trace in enumerate(figure.data):
         custom = getattr(trace, "customdata", None)
-        if getattr(trace, "meta", None) != CURSOR and custom is not None and \
-                getattr(trace, "x", None) is not None and len(custom) == len(trace.x):
+        if (
+            getattr(trace, "meta", None) != CURSOR
+            and custom is not None
+            and getattr(trace, "x", None) is not None
+            and len(custom) == len(trace.x)
+        ):
             return i
     return None
 
@@ -383,15 +455,35 @@ def _cursor_point_ops(figure: Any, cursor: int, carrier: int, epoch: int) -> lis
 
 def render_error(message: str) -> dict[str, Any]:
     """An empty figure carrying an error message (the panel stays alive)."""
-    return {"data": [], "layout": {
-        "height": 200, "xaxis": {"visible": False}, "yaxis": {"visible": False},
-        "annotations": [{"text": "This view could not be drawn; see the message above.",
-                         "showarrow": False, "x": 0.5, "y": 0.5,
-                         "xref": "paper", "yref": "paper", "font": {"color": "#b02a37"}}]}}
+    return {
+        "data": [],
+        "layout": {
+            "height": 200,
+            "xaxis": {"visible": False},
+            "yaxis": {"visible": False},
+            "annotations": [
+                {
+                    "text": "This view could not be drawn; see the message above.",
+                    "showarrow": False,
+                    "x": 0.5,
+                    "y": 0.5,
+                    "xref": "paper",
+                    "yref": "paper",
+                    "font": {"color": "#b02a37"},
+                }
+            ],
+        },
+    }
 
 
-def export_panel(workspace: Workspace, variant_id: str, view: str, fmt: str,
-                 epoch: int | None, params: dict[str, Any]) -> tuple[bytes, str, str]:
+def export_panel(
+    workspace: Workspace,
+    variant_id: str,
+    view: str,
+    fmt: str,
+    epoch: int | None,
+    params: dict[str, Any],
+) -> tuple[bytes, str, str]:
     """(bytes, MIME type, file name) of a panel download: png, svg, pdf, html, gif or csv."""
     from miscope_core.views import render_for_source
     from miscope_core.views.export import MIME_TYPES, canonical_export_name, export_source_bytes
@@ -417,7 +509,10 @@ def loss_figure(workspace: Workspace, variant_id: str) -> dict[str, Any] | None:
     layout = figure["layout"]
     layout["shapes"] = [s for s in layout.get("shapes", []) if s.get("name") != CURSOR]
     meta = layout.get("meta") or {}
-    layout["title"] = {"text": f"{meta.get('what', '')}<br><sup>{variant_id}</sup>",
-                       "x": 0.02, "xanchor": "left"}  # the Progress card has no view title
+    layout["title"] = {
+        "text": f"{meta.get('what', '')}<br><sup>{variant_id}</sup>",
+        "x": 0.02,
+        "xanchor": "left",
+    }  # the Progress card has no view title
     layout.update(height=320, margin={"t": 70, "l": 60, "r": 20, "b": 45})
     return figure

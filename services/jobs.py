@@ -24,6 +24,7 @@ STALE_AFTER_S = 20.0
 ORPHAN_AFTER_S = 3.0  # a queued job nobody claimed for this long is started by the server
 LOG_LINES = 60
 
+
 class JobConflictError(RuntimeError):
     """A second job would write the same variant while one is active."""
 
@@ -125,15 +126,25 @@ class JobStore:
             db.execute(
                 "INSERT INTO jobs (id, kind, family, variant_id, params, status, created, "
                 "queued, log) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
-                (job_id, kind, family, variant_id, json.dumps(params), now, now,
-                 _log_line(f"queued {kind} of {variant_id}")),
+                (
+                    job_id,
+                    kind,
+                    family,
+                    variant_id,
+                    json.dumps(params),
+                    now,
+                    now,
+                    _log_line(f"queued {kind} of {variant_id}"),
+                ),
             )
         return self.get(job_id)
 
     def _refuse_conflict(self, db: sqlite3.Connection, variant_id: str, own: str = "") -> None:
         row = db.execute(
             f"SELECT id, kind, status FROM jobs WHERE variant_id = ? AND id != ? AND status IN "
-            f"({','.join('?' * len(ACTIVE))})", (variant_id, own, *ACTIVE)).fetchone()
+            f"({','.join('?' * len(ACTIVE))})",
+            (variant_id, own, *ACTIVE),
+        ).fetchone()
         if row:
             raise JobConflictError(
                 f"Variant {variant_id} is already being written by {row['kind']} job "
@@ -149,8 +160,9 @@ class JobStore:
             positions = self._queue_positions(db) if row["status"] == "queued" else {}
         return _with_position(_job_from_row(row), positions)
 
-    def list(self, limit: int = 100, variant_id: str | None = None,
-             status: tuple[str, ...] | None = None) -> list[Job]:
+    def list(
+        self, limit: int = 100, variant_id: str | None = None, status: tuple[str, ...] | None = None
+    ) -> list[Job]:
         """Jobs, newest first, optionally for one variant or some statuses."""
         query, args = "SELECT * FROM jobs WHERE 1=1", []
         if variant_id:
@@ -164,8 +176,9 @@ class JobStore:
         return [_with_position(_job_from_row(r), positions) for r in rows]
 
     def _queue_positions(self, db: sqlite3.Connection) -> dict[str, int]:
-        rows = db.execute("SELECT id FROM jobs WHERE status = 'queued' "
-                          "ORDER BY queued, created").fetchall()
+        rows = db.execute(
+            "SELECT id FROM jobs WHERE status = 'queued' ORDER BY queued, created"
+        ).fetchall()
         return {row["id"]: index for index, row in enumerate(rows, start=1)}
 
     def active_for(self, variant_id: str) -> Job | None:
@@ -185,11 +198,13 @@ class JobStore:
             if job.status != "queued":
                 raise JobStateError(f"Job {job_id} is {job.status}, not queued; not starting it")
             if _claimant_alive(job, socket.gethostname(), time.time()):
-                raise JobStateError(f"Job {job_id} is already being started by pid {job.pid} "
-                                    f"on {job.host}")
-            db.execute("UPDATE jobs SET pid=?, host=?, heartbeat=?, message=? WHERE id=?",
-                       (os.getpid(), socket.gethostname(), time.time(),
-                        "waiting for a job slot", job_id))
+                raise JobStateError(
+                    f"Job {job_id} is already being started by pid {job.pid} on {job.host}"
+                )
+            db.execute(
+                "UPDATE jobs SET pid=?, host=?, heartbeat=?, message=? WHERE id=?",
+                (os.getpid(), socket.gethostname(), time.time(), "waiting for a job slot", job_id),
+            )
         return self.get(job_id)
 
     def check_startable(self, job_id: str) -> Job:
@@ -207,17 +222,25 @@ class JobStore:
         host, now = socket.gethostname(), time.time()
         with self._connect() as db:
             own = self._row(db, job_id)
-            rows = db.execute("SELECT * FROM jobs WHERE status='queued' AND id != ? AND "
-                              "(queued < ? OR (queued = ? AND created < ?))",
-                              (job_id, own.queued, own.queued, own.created)).fetchall()
+            rows = db.execute(
+                "SELECT * FROM jobs WHERE status='queued' AND id != ? AND "
+                "(queued < ? OR (queued = ? AND created < ?))",
+                (job_id, own.queued, own.queued, own.created),
+            ).fetchall()
         return sum(_claimant_alive(_job_from_row(r), host, now) for r in rows)
 
     def orphans(self, grace_s: float = ORPHAN_AFTER_S) -> list[Job]:
         """Queued jobs that no live process has claimed for `grace_s` seconds (oldest first)."""
         host, now = socket.gethostname(), time.time()
         jobs = self.list(limit=1000, status=("queued",))
-        return sorted((j for j in jobs if not _claimant_alive(j, host, now)
-                       and now - (j.queued or j.created) >= grace_s), key=lambda j: j.queued or 0)
+        return sorted(
+            (
+                j
+                for j in jobs
+                if not _claimant_alive(j, host, now) and now - (j.queued or j.created) >= grace_s
+            ),
+            key=lambda j: j.queued or 0,
+        )
 
     def mark_running(self, job_id: str) -> Job:
         """Start a queued job in this process; a job cancelled before it started stays so."""
@@ -226,13 +249,16 @@ class JobStore:
             if job.status != "queued":
                 raise JobStateError(f"Job {job_id} is {job.status}, not queued; not starting it")
             if job.pid not in (None, os.getpid()) and _claimant_alive(
-                    job, socket.gethostname(), time.time()):
+                job, socket.gethostname(), time.time()
+            ):
                 raise JobStateError(f"Job {job_id} is claimed by pid {job.pid}; not starting it")
             now = time.time()
-            db.execute("UPDATE jobs SET status='running', started=?, heartbeat=?, pid=?, "
-                       "host=?, attempts=attempts+1, finished=NULL, error=NULL, message='', "
-                       "log=? WHERE id=?", (now, now, os.getpid(), socket.gethostname(),
-                                            _append(job.log, "started"), job_id))
+            db.execute(
+                "UPDATE jobs SET status='running', started=?, heartbeat=?, pid=?, "
+                "host=?, attempts=attempts+1, finished=NULL, error=NULL, message='', "
+                "log=? WHERE id=?",
+                (now, now, os.getpid(), socket.gethostname(), _append(job.log, "started"), job_id),
+            )
         return self.get(job_id)
 
     def set_stage(self, job_id: str, stage: str) -> None:
@@ -249,18 +275,30 @@ class JobStore:
             raise KeyError(f"No job {job_id!r}")
         return _job_from_row(row)
 
-    def report(self, job_id: str, progress: float | None = None, message: str | None = None,
-               log: str | None = None) -> None:
+    def report(
+        self,
+        job_id: str,
+        progress: float | None = None,
+        message: str | None = None,
+        log: str | None = None,
+    ) -> None:
         """Record progress (0..1), a status message and/or a log line; refreshes the heartbeat."""
         with self._transaction() as db:
-            row = db.execute("SELECT progress, message, log FROM jobs WHERE id = ?",
-                             (job_id,)).fetchone()
+            row = db.execute(
+                "SELECT progress, message, log FROM jobs WHERE id = ?", (job_id,)
+            ).fetchone()
             if row is None:
                 return
-            db.execute("UPDATE jobs SET progress=?, message=?, log=?, heartbeat=? WHERE id=?", (
-                row["progress"] if progress is None else float(progress),
-                row["message"] if message is None else message,
-                row["log"] if log is None else _append(row["log"], log), time.time(), job_id))
+            db.execute(
+                "UPDATE jobs SET progress=?, message=?, log=?, heartbeat=? WHERE id=?",
+                (
+                    row["progress"] if progress is None else float(progress),
+                    row["message"] if message is None else message,
+                    row["log"] if log is None else _append(row["log"], log),
+                    time.time(),
+                    job_id,
+                ),
+            )
 
     def beat(self, job_id: str) -> None:
         """Refresh the heartbeat only."""
@@ -279,10 +317,20 @@ class JobStore:
             raise ValueError(f"finish status must be done, cancelled or failed, got {status!r}")
         with self._transaction() as db:
             log = db.execute("SELECT log FROM jobs WHERE id=?", (job_id,)).fetchone()["log"]
-            db.execute("UPDATE jobs SET status=?, message=?, error=?, finished=?, heartbeat=?, "
-                       "progress=CASE WHEN ?='done' THEN 1 ELSE progress END, log=? WHERE id=?",
-                       (status, message, error, time.time(), time.time(), status,
-                        _append(log, f"{status}: {message or error or ''}"), job_id))
+            db.execute(
+                "UPDATE jobs SET status=?, message=?, error=?, finished=?, heartbeat=?, "
+                "progress=CASE WHEN ?='done' THEN 1 ELSE progress END, log=? WHERE id=?",
+                (
+                    status,
+                    message,
+                    error,
+                    time.time(),
+                    time.time(),
+                    status,
+                    _append(log, f"{status}: {message or error or ''}"),
+                    job_id,
+                ),
+            )
 
     # --- the user's side ------------------------------------------------------------------
     def request_cancel(self, job_id: str) -> Job:
@@ -290,14 +338,19 @@ class JobStore:
         with self._transaction() as db:
             job = self._row(db, job_id)
             if job.status == "queued":
-                db.execute("UPDATE jobs SET status='cancelled', finished=?, log=? WHERE id=?",
-                           (time.time(), _append(job.log, "cancelled before start"), job_id))
+                db.execute(
+                    "UPDATE jobs SET status='cancelled', finished=?, log=? WHERE id=?",
+                    (time.time(), _append(job.log, "cancelled before start"), job_id),
+                )
             elif job.status == "running":
-                db.execute("UPDATE jobs SET status='cancelling', log=? WHERE id=?",
-                           (_append(job.log, "cancel requested"), job_id))
+                db.execute(
+                    "UPDATE jobs SET status='cancelling', log=? WHERE id=?",
+                    (_append(job.log, "cancel requested"), job_id),
+                )
             elif job.status != "cancelling":
-                raise JobStateError(f"Job {job_id} is {job.status}; only queued or running jobs "
-                                    f"can be cancelled")
+                raise JobStateError(
+                    f"Job {job_id} is {job.status}; only queued or running jobs can be cancelled"
+                )
         return self.get(job_id)
 
     def requeue(self, job_id: str) -> Job:
@@ -305,12 +358,15 @@ class JobStore:
         with self._transaction() as db:
             job = self._row(db, job_id)
             if job.status not in RESUMABLE:
-                raise JobStateError(f"Job {job_id} is {job.status}; only {list(RESUMABLE)} "
-                                    f"jobs can be resumed")
+                raise JobStateError(
+                    f"Job {job_id} is {job.status}; only {list(RESUMABLE)} jobs can be resumed"
+                )
             self._refuse_conflict(db, job.variant_id, own=job_id)
-            db.execute("UPDATE jobs SET status='queued', error=NULL, pid=NULL, host=NULL, "
-                       "queued=?, message='queued (resume)', log=? WHERE id=?",
-                       (time.time(), _append(job.log, "resume requested"), job_id))
+            db.execute(
+                "UPDATE jobs SET status='queued', error=NULL, pid=NULL, host=NULL, "
+                "queued=?, message='queued (resume)', log=? WHERE id=?",
+                (time.time(), _append(job.log, "resume requested"), job_id),
+            )
         return self.get(job_id)
 
     def mark_stale_interrupted(self, stale_after_s: float = STALE_AFTER_S) -> list[str]:
@@ -329,9 +385,16 @@ class JobStore:
                 status = "cancelled" if job.status == "cancelling" else "interrupted"
                 if status == "interrupted":
                     found.append(job.id)
-                db.execute("UPDATE jobs SET status=?, finished=?, message=?, log=? WHERE id=?",
-                           (status, now, f"process stopped; {status}, resumable",
-                            _append(job.log, f"process gone: {status}"), job.id))
+                db.execute(
+                    "UPDATE jobs SET status=?, finished=?, message=?, log=? WHERE id=?",
+                    (
+                        status,
+                        now,
+                        f"process stopped; {status}, resumable",
+                        _append(job.log, f"process gone: {status}"),
+                        job.id,
+                    ),
+                )
         return found
 
 

@@ -30,22 +30,38 @@ class TrainingRequest:
 
     def job_params(self, device: str | None = None, analyzers: list[str] | None = None):
         """What the job record stores (enough to run or resume it)."""
-        return {"params": self.params, "training": self.training, "device": device,
-                "analyzers": analyzers}
+        return {
+            "params": self.params,
+            "training": self.training,
+            "device": device,
+            "analyzers": analyzers,
+        }
 
 
 def validate_training_request(
-    family: str, preset: str | None = None, params: Mapping[str, Any] | None = None,
+    family: str,
+    preset: str | None = None,
+    params: Mapping[str, Any] | None = None,
     training: Mapping[str, Any] | None = None,
 ) -> TrainingRequest:
     """Resolve and validate form input; raises ValidationError naming the bad value."""
     spec = resolve_variant_spec(family, preset, params, training)
-    return TrainingRequest(spec.family, spec.variant_id, dict(spec.params),
-                           spec.training.as_dict(), spec.checkpoint_epochs())
+    return TrainingRequest(
+        spec.family,
+        spec.variant_id,
+        dict(spec.params),
+        spec.training.as_dict(),
+        spec.checkpoint_epochs(),
+    )
 
 
-def launch_training(workspace: Workspace, request: TrainingRequest, start: bool = True,
-                    analyze_after: bool = False, device: str | None = None) -> Job:
+def launch_training(
+    workspace: Workspace,
+    request: TrainingRequest,
+    start: bool = True,
+    analyze_after: bool = False,
+    device: str | None = None,
+) -> Job:
     """Record a training job (refused if the variant is busy) and, with start, spawn it.
 
     A bad device, or a variant already on disk with other settings, is refused before the
@@ -55,14 +71,20 @@ def launch_training(workspace: Workspace, request: TrainingRequest, start: bool 
     spec = VariantSpec(request.family, request.params, TrainingConfig.from_dict(request.training))
     check_stored_settings(workspace.variant_paths(spec.family, spec.variant_id), spec)
     kind = "train_analyze" if analyze_after else "train"
-    job = JobStore(workspace.jobs_db).create(kind, request.family, request.variant_id,
-                                             request.job_params(device))
+    job = JobStore(workspace.jobs_db).create(
+        kind, request.family, request.variant_id, request.job_params(device)
+    )
     return _maybe_start(workspace, job, start)
 
 
-def launch_analysis(workspace: Workspace, variant_id: str, analyzers: list[str] | None = None,
-                    start: bool = True, device: str | None = None,
-                    analyzer_params: dict[str, dict[str, Any]] | None = None) -> Job:
+def launch_analysis(
+    workspace: Workspace,
+    variant_id: str,
+    analyzers: list[str] | None = None,
+    start: bool = True,
+    device: str | None = None,
+    analyzer_params: dict[str, dict[str, Any]] | None = None,
+) -> Job:
     """Record an analysis job for a trained variant and, with start, spawn it.
 
     analyzer_params: {analyzer: {parameter: value}} overrides of declared defaults.
@@ -75,8 +97,15 @@ def launch_analysis(workspace: Workspace, variant_id: str, analyzers: list[str] 
     for name in analyzers or []:
         get_analyzer(name)  # unknown names raise KeyError with close matches
     job = JobStore(workspace.jobs_db).create(
-        "analyze", family, variant_id, {"analyzers": list(analyzers) if analyzers else None,
-                                        "device": device, "analyzer_params": analyzer_params})
+        "analyze",
+        family,
+        variant_id,
+        {
+            "analyzers": list(analyzers) if analyzers else None,
+            "device": device,
+            "analyzer_params": analyzer_params,
+        },
+    )
     return _maybe_start(workspace, job, start)
 
 
@@ -135,10 +164,16 @@ def training_form(family: str, preset: str | None = None) -> dict[str, Any]:
     params, config = fam.resolve(chosen)
     described = fam.describe()
     fields = [{**spec, "value": params[spec["name"]]} for spec in described["parameters"]]
-    settings = [{"name": key, "value": _form_value(value)}
-                for key, value in config.as_dict().items()]
-    return {"family": family, "preset": chosen, "presets": described["presets"],
-            "parameters": fields, "training": settings}
+    settings = [
+        {"name": key, "value": _form_value(value)} for key, value in config.as_dict().items()
+    ]
+    return {
+        "family": family,
+        "preset": chosen,
+        "presets": described["presets"],
+        "parameters": fields,
+        "training": settings,
+    }
 
 
 def _form_value(value: Any) -> Any:

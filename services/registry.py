@@ -18,8 +18,16 @@ from services.jobs import JobStore
 # "partial": some default analyzers never ran; "stale": an analyzer's version or parameters
 # changed, or checkpoints arrived after it ran (a stale one outranks a missing one);
 # "damaged": variant.json, metrics.npz or the artifact manifest is damaged (named in detail).
-VARIANT_STATES = ("untrained", "training", "trained", "analyzing", "analyzed", "partial",
-                  "stale", "damaged")
+VARIANT_STATES = (
+    "untrained",
+    "training",
+    "trained",
+    "analyzing",
+    "analyzed",
+    "partial",
+    "stale",
+    "damaged",
+)
 
 
 def describe_families() -> list[dict[str, Any]]:
@@ -76,8 +84,9 @@ def locate_variant(workspace: Workspace, variant_id: str) -> tuple[str, VariantP
     return paths.root.parent.name, paths
 
 
-def variant_state(workspace: Workspace, family: str, variant_id: str,
-                  store: JobStore | None = None) -> VariantState:
+def variant_state(
+    workspace: Workspace, family: str, variant_id: str, store: JobStore | None = None
+) -> VariantState:
     """The state of one variant: untrained, training, trained, analyzing, analyzed, partial
     (default analyzers never run), stale (artifacts out of date) or damaged (a file named in
     the detail cannot be read)."""
@@ -88,8 +97,18 @@ def variant_state(workspace: Workspace, family: str, variant_id: str,
     try:
         record = _read_record(paths)
     except CorruptFileError as exc:
-        return VariantState(family, variant_id, "damaged", str(exc), {}, 0, 0, checkpoints,
-                            job_id=job.id if job else None, damaged_files=[str(exc.path)])
+        return VariantState(
+            family,
+            variant_id,
+            "damaged",
+            str(exc),
+            {},
+            0,
+            0,
+            checkpoints,
+            job_id=job.id if job else None,
+            damaged_files=[str(exc.path)],
+        )
     epochs = int(record.get("training", {}).get("epochs", 0))
     done = int(record.get("epochs_completed", 0))
     pending = pending_analyzers(paths, record, checkpoints) if checkpoints else {}
@@ -98,9 +117,19 @@ def variant_state(workspace: Workspace, family: str, variant_id: str,
         state, detail = "damaged", " ".join(str(exc) for exc in damage)
     else:
         state, detail = _classify(record, checkpoints, pending, job, paths)
-    return VariantState(family, variant_id, state, detail, dict(record.get("params", {})),
-                        epochs, done, checkpoints, list(pending), job.id if job else None,
-                        [str(exc.path) for exc in damage])
+    return VariantState(
+        family,
+        variant_id,
+        state,
+        detail,
+        dict(record.get("params", {})),
+        epochs,
+        done,
+        checkpoints,
+        list(pending),
+        job.id if job else None,
+        [str(exc.path) for exc in damage],
+    )
 
 
 def _read_record(paths: VariantPaths) -> dict[str, Any]:
@@ -138,9 +167,14 @@ def _classify(record, checkpoints, pending: dict[str, str], job, paths) -> tuple
     if not checkpoints:
         return "untrained", "no checkpoints yet"
     status = record.get("status", "training")
-    partial = "" if status == "complete" else (
-        f"; stopped at epoch {record.get('epochs_completed')} of "
-        f"{record.get('training', {}).get('epochs')} (resumable)")
+    partial = (
+        ""
+        if status == "complete"
+        else (
+            f"; stopped at epoch {record.get('epochs_completed')} of "
+            f"{record.get('training', {}).get('epochs')} (resumable)"
+        )
+    )
     if not (Path(paths.artifacts) / "manifest.json").exists():
         return "trained", f"{len(checkpoints)} checkpoints, not analyzed{partial}"
     stale = [name for name, status in pending.items() if status == "stale"]
@@ -161,8 +195,9 @@ def _also_missing(missing: list[str]) -> str:
     return f"; never run: {_names(missing)}" if missing else ""
 
 
-def analysis_status(paths: VariantPaths, record: dict | None = None,
-                    checkpoints: list[int] | None = None) -> list[dict[str, Any]]:
+def analysis_status(
+    paths: VariantPaths, record: dict | None = None, checkpoints: list[int] | None = None
+) -> list[dict[str, Any]]:
     """Per analyzer: complete, missing, stale or not applicable, with a short reason."""
     from miscope_core.analysis.registry import CROSS_EPOCH, list_analyzers
 
@@ -186,21 +221,34 @@ def analysis_status(paths: VariantPaths, record: dict | None = None,
             status, reason = ("complete", "") if done else ("stale", "new checkpoints since")
         else:
             todo = sorted(set(checkpoints) - {int(e) for e in entry.get("epochs", {})})
-            status, reason = ("complete", "") if not todo else (
-                "stale", f"{len(todo)} of {len(checkpoints)} checkpoints to analyze")
-        rows.append({"analyzer": spec.name, "kind": spec.kind, "description": spec.description,
-                     "default": spec.in_default_battery, "status": status, "reason": reason})
+            status, reason = (
+                ("complete", "")
+                if not todo
+                else ("stale", f"{len(todo)} of {len(checkpoints)} checkpoints to analyze")
+            )
+        rows.append(
+            {
+                "analyzer": spec.name,
+                "kind": spec.kind,
+                "description": spec.description,
+                "default": spec.in_default_battery,
+                "status": status,
+                "reason": reason,
+            }
+        )
     return rows
 
 
-def pending_analyzers(paths: VariantPaths, record: dict,
-                      checkpoints: list[int]) -> dict[str, str]:
+def pending_analyzers(paths: VariantPaths, record: dict, checkpoints: list[int]) -> dict[str, str]:
     """Default-battery analyzers that are missing or stale for this variant, with which."""
     if not record:
         return {}
     rows = analysis_status(paths, record, checkpoints)
-    return {r["analyzer"]: r["status"] for r in rows
-            if r["default"] and r["status"] in ("missing", "stale")}
+    return {
+        r["analyzer"]: r["status"]
+        for r in rows
+        if r["default"] and r["status"] in ("missing", "stale")
+    }
 
 
 def _read_manifest(paths: VariantPaths) -> dict[str, Any]:
@@ -213,10 +261,10 @@ def _read_manifest(paths: VariantPaths) -> dict[str, Any]:
 def list_variant_states(workspace: Workspace, family: str | None = None) -> list[VariantState]:
     """Every variant in the workspace with its state, newest first."""
     store = JobStore(workspace.jobs_db)
-    states = [variant_state(workspace, fam, vid, store)
-              for fam, vid in workspace.list_variants(family)]
-    mtime = {s.variant_id: _mtime(workspace.variant_paths(s.family, s.variant_id))
-             for s in states}
+    states = [
+        variant_state(workspace, fam, vid, store) for fam, vid in workspace.list_variants(family)
+    ]
+    mtime = {s.variant_id: _mtime(workspace.variant_paths(s.family, s.variant_id)) for s in states}
     return sorted(states, key=lambda s: mtime[s.variant_id], reverse=True)
 
 

@@ -121,13 +121,22 @@ def spawn_job(job_id: str, data_dir: str | Path | None = None) -> subprocess.Pop
     """Run a job in a detached Python process with the job's thread budget in its env."""
     workspace = Workspace.open(data_dir)
     threads = str(job_threads())
-    env = {**os.environ, THREADS_ENV: threads, SLOTS_ENV: str(job_slots()),
-           "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+    env = {
+        **os.environ,
+        THREADS_ENV: threads,
+        SLOTS_ENV: str(job_slots()),
+        "OMP_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+    }
     log = open(workspace.root / "jobs.log", "ab")  # noqa: SIM115 - owned by the child
     return subprocess.Popen(
         [sys.executable, "-m", "services.job_process", job_id, str(workspace.root)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-        start_new_session=True, cwd=str(Path(__file__).resolve().parents[1]),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+        cwd=str(Path(__file__).resolve().parents[1]),
     )
 
 
@@ -189,27 +198,38 @@ def _train(job: Job, workspace: Workspace, store: JobStore, share: float) -> tup
     from miscope_core.training.trainer import TrainingProgress, train_variant
     from miscope_core.variants import VariantSpec
 
-    spec = VariantSpec(job.family, job.params["params"],
-                       TrainingConfig.from_dict(job.params["training"]))
+    spec = VariantSpec(
+        job.family, job.params["params"], TrainingConfig.from_dict(job.params["training"])
+    )
     reporter = _Reporter(store, job.id)
 
     def on_progress(p: TrainingProgress) -> None:
         loss = p.metrics.get("train_loss", float("nan"))
         test = p.metrics.get("test_accuracy", float("nan"))
         message = f"training: epoch {p.epoch}/{p.epochs}"
-        log = (f"checkpoint epoch {p.epoch}: train loss {loss:.4g}, test accuracy {test:.3f}"
-               if p.checkpoint_saved else None)
+        log = (
+            f"checkpoint epoch {p.epoch}: train loss {loss:.4g}, test accuracy {test:.3f}"
+            if p.checkpoint_saved
+            else None
+        )
         reporter.report(share * p.epoch / max(p.epochs, 1), message, log)
 
-    result = train_variant(spec, workspace, device=job.params.get("device"),
-                           on_progress=on_progress, should_stop=reporter.should_stop)
+    result = train_variant(
+        spec,
+        workspace,
+        device=job.params.get("device"),
+        on_progress=on_progress,
+        should_stop=reporter.should_stop,
+    )
     if result.status == "cancelled":
         return "cancelled", f"cancelled at epoch {result.epochs_completed}; resumable"
     if result.status == "already_complete":
-        return "done", (f"already trained to epoch {result.epochs_completed}; pass a larger "
-                        f"epochs to extend it")
-    return "done", (f"trained to epoch {result.epochs_completed}, "
-                    f"{len(result.checkpoint_epochs)} checkpoints")
+        return "done", (
+            f"already trained to epoch {result.epochs_completed}; pass a larger epochs to extend it"
+        )
+    return "done", (
+        f"trained to epoch {result.epochs_completed}, {len(result.checkpoint_epochs)} checkpoints"
+    )
 
 
 def _analyze(job: Job, workspace: Workspace, store: JobStore, start: float) -> tuple[str, str]:
@@ -227,10 +247,14 @@ def _analyze(job: Job, workspace: Workspace, store: JobStore, start: float) -> t
             progress = start + (1 - start) * (0.9 + 0.1 * fraction)
         reporter.report(progress, f"analysis: {p.stage} {p.done}/{p.total} ({p.message})")
 
-    report = run_analysis(paths, analyzers=job.params.get("analyzers"),
-                          params=job.params.get("analyzer_params"),
-                          device=job.params.get("device"), on_progress=on_progress,
-                          should_stop=reporter.should_stop)
+    report = run_analysis(
+        paths,
+        analyzers=job.params.get("analyzers"),
+        params=job.params.get("analyzer_params"),
+        device=job.params.get("device"),
+        on_progress=on_progress,
+        should_stop=reporter.should_stop,
+    )
     if report.status == "cancelled":
         return "cancelled", "analysis cancelled; finished artifacts kept; resumable"
     for name, reason in report.skipped.items():
@@ -238,5 +262,6 @@ def _analyze(job: Job, workspace: Workspace, store: JobStore, start: float) -> t
     for path in report.recovered:
         reporter.report(1.0, "recomputed damaged artifact", f"recomputed damaged artifact {path}")
     skipped = f", skipped {sorted(report.skipped)}" if report.skipped else ""
-    return "done", (f"analysis complete: {report.work_done} files written in "
-                    f"{report.seconds:.1f} s{skipped}")
+    return "done", (
+        f"analysis complete: {report.work_done} files written in {report.seconds:.1f} s{skipped}"
+    )

@@ -42,8 +42,9 @@ def resume_interrupted_jobs(workspace_root: str | Path) -> list[str]:
 class JobSupervisor:
     """A daemon thread that starts orphaned queued jobs and sweeps dead running ones."""
 
-    def __init__(self, workspace_root: str | Path, interval_s: float = 1.0,
-                 grace_s: float = ORPHAN_AFTER_S):
+    def __init__(
+        self, workspace_root: str | Path, interval_s: float = 1.0, grace_s: float = ORPHAN_AFTER_S
+    ):
         self.root, self.interval_s, self.grace_s = Path(workspace_root), interval_s, grace_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -52,8 +53,9 @@ class JobSupervisor:
     def start(self) -> JobSupervisor:
         """Start the thread (once)."""
         if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="miscope-job-supervisor",
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self._loop, name="miscope-job-supervisor", daemon=True
+            )
             self._thread.start()
         return self
 

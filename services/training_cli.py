@@ -34,8 +34,13 @@ def run_training_command(args, params: dict, overrides: dict) -> int:
     workspace = Workspace.open(args.data_dir)
     target = workspace.variant_paths(request.family, request.variant_id).root
     print(f"Variant {request.variant_id} -> {target}")
-    job = launch_training(workspace, request, start=False,
-                          analyze_after=bool(getattr(args, "analyze", False)), device=args.device)
+    job = launch_training(
+        workspace,
+        request,
+        start=False,
+        analyze_after=bool(getattr(args, "analyze", False)),
+        device=args.device,
+    )
     return follow_job(workspace, job.id)
 
 
@@ -52,8 +57,14 @@ def run_analysis_command(args, raw_params: dict) -> int:
         if not analyzer:
             raise ValueError(f"--param '{key}' must be ANALYZER.NAME=VALUE")
         params.setdefault(analyzer, {})[name] = _number(value)
-    job = launch_analysis(workspace, args.variant, names, start=False, device=args.device,
-                          analyzer_params=params or None)
+    job = launch_analysis(
+        workspace,
+        args.variant,
+        names,
+        start=False,
+        device=args.device,
+        analyzer_params=params or None,
+    )
     return follow_job(workspace, job.id)
 
 
@@ -104,8 +115,12 @@ class _JobBar:
 
     def __enter__(self):
         self.tty = sys.stderr.isatty()
-        self.bar = tqdm(total=100, dynamic_ncols=True, disable=not self.tty,
-                        bar_format="{percentage:3.0f}%|{bar}| {elapsed} {desc}")
+        self.bar = tqdm(
+            total=100,
+            dynamic_ncols=True,
+            disable=not self.tty,
+            bar_format="{percentage:3.0f}%|{bar}| {elapsed} {desc}",
+        )
         self.last_line, self.last_state = None, None
         return self
 
@@ -113,7 +128,7 @@ class _JobBar:
         lines = job.log.splitlines()
         # the record keeps a rolling tail, so find where we stopped by content, not by count
         seen = max((i for i, line in enumerate(lines) if line == self.last_line), default=-1)
-        for line in lines[seen + 1:]:
+        for line in lines[seen + 1 :]:
             self.bar.write(line, file=sys.stdout)
         self.last_line = lines[-1] if lines else self.last_line
         label = job.status_text if job.status == "queued" else (job.stage or job.status)
@@ -147,8 +162,11 @@ class _CancelOnInterrupt:
         job = self.store.get(self.job_id)
         if job.active and job.status != "cancelling":
             self.store.request_cancel(self.job_id)
-        print("\nCancelling at the next epoch or checkpoint (Ctrl-C again to stop waiting; "
-              "the job then finishes cancelling on its own)", file=sys.stderr)
+        print(
+            "\nCancelling at the next epoch or checkpoint (Ctrl-C again to stop waiting; "
+            "the job then finishes cancelling on its own)",
+            file=sys.stderr,
+        )
 
     def __exit__(self, *exc):
         signal.signal(signal.SIGINT, self.previous)

@@ -26,8 +26,10 @@ def parse_views_param(text: str | None) -> list[PanelRequest]:
         for pair in pairs:
             key, sep, raw = pair.partition("=")
             if not sep or not key:
-                raise ValueError(f"Bad view parameter {pair!r} in {item!r}; use name=value, "
-                                 f"e.g. neurons.activation_grid:neuron=3")
+                raise ValueError(
+                    f"Bad view parameter {pair!r} in {item!r}; use name=value, "
+                    f"e.g. neurons.activation_grid:neuron=3"
+                )
             params[key] = _parse_value(raw)
         panels.append(PanelRequest(name, params))
     return panels
@@ -44,7 +46,10 @@ def format_views_param(panels: list[PanelRequest]) -> str:
     """Inverse of parse_views_param."""
     items = []
     for panel in panels:
-        pairs = [f"{k}={json.dumps(v) if not isinstance(v, str) else v}"
-                 for k, v in panel.params.items() if v is not None]
+        pairs = [
+            f"{k}={json.dumps(v) if not isinstance(v, str) else v}"
+            for k, v in panel.params.items()
+            if v is not None
+        ]
         items.append(":".join([panel.view, *pairs]))
     return ",".join(items)

@@ -11,8 +11,9 @@ TINY_PARAMS = {"prime": 13, "train_fraction": 0.5, "seed": 0, "data_seed": 0}
 TINY_TRAINING = {"epochs": 40, "checkpoints": "every:10"}
 
 
-def train_and_analyze(root: Path, params=None, training=None, family="modulo_addition",
-                      analyzers=None):
+def train_and_analyze(
+    root: Path, params=None, training=None, family="modulo_addition", analyzers=None
+):
     """Train a small variant into workspace `root` and run the default battery on it."""
     from miscope_core.analysis.pipeline import run_analysis
     from miscope_core.families import get_family
@@ -22,10 +23,15 @@ def train_and_analyze(root: Path, params=None, training=None, family="modulo_add
 
     workspace = Workspace.open(root)
     fam = get_family(family)
-    resolved, config = fam.resolve(
-        "tiny", params={**TINY_PARAMS, **(params or {})},
-        training={**TINY_TRAINING, **(training or {})},
-    ) if family == "modulo_addition" else fam.resolve("tiny", params=params, training=training)
+    resolved, config = (
+        fam.resolve(
+            "tiny",
+            params={**TINY_PARAMS, **(params or {})},
+            training={**TINY_TRAINING, **(training or {})},
+        )
+        if family == "modulo_addition"
+        else fam.resolve("tiny", params=params, training=training)
+    )
     spec = VariantSpec(family, resolved, config)
     result = train_variant(spec, workspace, device="cpu")
     run_analysis(result.paths, analyzers=analyzers, device="cpu")

@@ -13,9 +13,12 @@ def three(tmp_path_factory):
     root = tmp_path_factory.mktemp("compare")
     ids = []
     for seed, epochs in ((0, 20), (1, 20), (2, 30)):
-        _, paths = train_and_analyze(root, params={"seed": seed}, training={"epochs": epochs},
-                                     analyzers=["parameters.snapshot", "parameters.trajectory",
-                                                "embedding.basis_norms"])
+        _, paths = train_and_analyze(
+            root,
+            params={"seed": seed},
+            training={"epochs": epochs},
+            analyzers=["parameters.snapshot", "parameters.trajectory", "embedding.basis_norms"],
+        )
         ids.append(paths.root.name)
     return [load_variant(i, data_dir=root) for i in ids]
 

@@ -10,26 +10,50 @@ from pathlib import Path
 FORMATS = ("png", "svg", "pdf", "html", "gif")
 
 
-def add_parser(subparsers, data_dir_parent: argparse.ArgumentParser | None = None
-               ) -> argparse.ArgumentParser:
+def add_parser(
+    subparsers, data_dir_parent: argparse.ArgumentParser | None = None
+) -> argparse.ArgumentParser:
     """Register the `export` subcommand (with the CLI's shared --data-dir parent, if given)."""
     parents = [data_dir_parent] if data_dir_parent is not None else []
     parser = subparsers.add_parser(
-        "export", parents=parents, help="export views of a variant as png/svg/pdf/html/gif",
+        "export",
+        parents=parents,
+        help="export views of a variant as png/svg/pdf/html/gif",
         description="Render catalog views of one variant to files (one browser start for the "
-                    "whole batch). Without --views, every view available for the variant.")
+        "whole batch). Without --views, every view available for the variant.",
+    )
     parser.add_argument("variant", help="variant id, e.g. p59_seed999_dseed598_tf0.4")
-    parser.add_argument("--views", nargs="+", metavar="VIEW",
-                        help="view names or aliases (default: every available view)")
-    parser.add_argument("--format", default="png", choices=FORMATS,
-                        help="output format; gif animates across checkpoints (default: png)")
-    parser.add_argument("--epoch", type=int, default=None,
-                        help="epoch to draw (nearest checkpoint; default: the last)")
-    parser.add_argument("--output", type=Path, default=None,
-                        help="output folder (default: <data-dir>/exports/<variant>/)")
+    parser.add_argument(
+        "--views",
+        nargs="+",
+        metavar="VIEW",
+        help="view names or aliases (default: every available view)",
+    )
+    parser.add_argument(
+        "--format",
+        default="png",
+        choices=FORMATS,
+        help="output format; gif animates across checkpoints (default: png)",
+    )
+    parser.add_argument(
+        "--epoch",
+        type=int,
+        default=None,
+        help="epoch to draw (nearest checkpoint; default: the last)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="output folder (default: <data-dir>/exports/<variant>/)",
+    )
     if data_dir_parent is None:
-        parser.add_argument("--data-dir", type=Path, default=None,
-                            help="workspace (default: $MISCOPE_DATA_DIR or data/)")
+        parser.add_argument(
+            "--data-dir",
+            type=Path,
+            default=None,
+            help="workspace (default: $MISCOPE_DATA_DIR or data/)",
+        )
     parser.set_defaults(func=run)
     add_views_parser(subparsers, parents)
     return parser
@@ -38,7 +62,8 @@ def add_parser(subparsers, data_dir_parent: argparse.ArgumentParser | None = Non
 def add_views_parser(subparsers, parents: list[argparse.ArgumentParser]) -> None:
     """Register `miscope views [variant]`: the catalog, or what one variant can show."""
     parser = subparsers.add_parser(
-        "views", parents=parents, help="list the view catalog (or a variant's available views)")
+        "views", parents=parents, help="list the view catalog (or a variant's available views)"
+    )
     parser.add_argument("variant", nargs="?", help="also say which views this variant can draw")
     if not parents:
         parser.add_argument("--data-dir", type=Path, default=None)
@@ -78,8 +103,9 @@ def run(args: argparse.Namespace) -> int:
         bar.set_postfix_str(name)
 
     try:
-        results = export_views(args.data_dir, args.variant, names, args.format, args.output,
-                               args.epoch, advance)
+        results = export_views(
+            args.data_dir, args.variant, names, args.format, args.output, args.epoch, advance
+        )
     except ExportError as exc:
         bar.close()
         print(f"error: {exc}", file=sys.stderr)

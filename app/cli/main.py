@@ -41,8 +41,10 @@ def cmd_families(args) -> int:
     for fam in described:
         print(f"{fam['name']}: {fam['description']}")
         for param in fam["parameters"]:
-            print(f"  --param {param['name']}=<{param['type']}>  (default {param['default']}) "
-                  f"{param['description']}")
+            print(
+                f"  --param {param['name']}=<{param['type']}>  (default {param['default']}) "
+                f"{param['description']}"
+            )
         for name, preset in fam["presets"].items():
             print(f"  --preset {name}: {preset['description']}")
     return 0
@@ -61,8 +63,14 @@ def cmd_variants(args) -> int:
         except (CorruptFileError, KeyError, TypeError) as exc:  # one damaged variant: say so
             rows.append((family, variant_id, "damaged", str(exc)))
             continue
-        rows.append((family, variant_id, record.get("status", "?"),
-                     f"{record.get('epochs_completed', 0)}/{epochs}"))
+        rows.append(
+            (
+                family,
+                variant_id,
+                record.get("status", "?"),
+                f"{record.get('epochs_completed', 0)}/{epochs}",
+            )
+        )
     if not rows:
         print(f"No variants in {workspace.root}; train one with `miscope train modulo_addition`")
     for row in rows:
@@ -75,8 +83,9 @@ def cmd_train(args) -> int:
     from services.training_cli import run_training_command
 
     _apply_job_slots(args)
-    return run_training_command(args, parse_assignments(args.param, "--param"),
-                                parse_assignments(args.set, "--set"))
+    return run_training_command(
+        args, parse_assignments(args.param, "--param"), parse_assignments(args.set, "--set")
+    )
 
 
 def cmd_analyze(args) -> int:
@@ -88,10 +97,15 @@ def cmd_analyze(args) -> int:
 
 
 def _add_job_slots(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--job-slots", type=int, default=None, metavar="N",
-                        help="jobs that may compute at once on this machine (default: "
-                             "$MISCOPE_JOB_SLOTS or cores // $MISCOPE_THREADS); the job waits "
-                             "in line for a free slot")
+    parser.add_argument(
+        "--job-slots",
+        type=int,
+        default=None,
+        metavar="N",
+        help="jobs that may compute at once on this machine (default: "
+        "$MISCOPE_JOB_SLOTS or cores // $MISCOPE_THREADS); the job waits "
+        "in line for a free slot",
+    )
 
 
 def _apply_job_slots(args) -> None:
@@ -108,8 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="miscope", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     data_dir = argparse.ArgumentParser(add_help=False)
-    data_dir.add_argument("--data-dir", help="workspace directory (default: $MISCOPE_DATA_DIR "
-                                             "or data/ in the checkout)")
+    data_dir.add_argument(
+        "--data-dir",
+        help="workspace directory (default: $MISCOPE_DATA_DIR or data/ in the checkout)",
+    )
 
     p = sub.add_parser("families", help="list model families")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -125,8 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="domain parameter")
     p.add_argument("--epochs", type=int)
     p.add_argument("--checkpoints", help="'default', 'every:N' or a comma list of epochs")
-    p.add_argument("--set", action="append", metavar="NAME=VALUE",
-                   help="training override: lr, weight_decay, betas (a,b), batch_size")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        help="training override: lr, weight_decay, betas (a,b), batch_size",
+    )
     p.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
     p.add_argument("--analyze", action="store_true", help="run the default battery afterwards")
     _add_job_slots(p)
@@ -135,14 +155,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", parents=[data_dir], help="analyze a variant's checkpoints")
     p.add_argument("variant")
     p.add_argument("--analyzers", help="comma list (default: the default battery)")
-    p.add_argument("--param", action="append", metavar="ANALYZER.NAME=VALUE",
-                   help="analyzer parameter, e.g. neurons.frequency_specialization.threshold=0.9")
+    p.add_argument(
+        "--param",
+        action="append",
+        metavar="ANALYZER.NAME=VALUE",
+        help="analyzer parameter, e.g. neurons.frequency_specialization.threshold=0.9",
+    )
     p.add_argument("--device", default=None)
     _add_job_slots(p)
     p.set_defaults(func=cmd_analyze)
 
-    for module in ("app.cli.export_command", "app.cli.server_commands",
-                   "app.cli.calibrate_command"):
+    for module in (
+        "app.cli.export_command",
+        "app.cli.server_commands",
+        "app.cli.calibrate_command",
+    ):
         try:
             importlib.import_module(module).add_parser(sub, data_dir)
         except ModuleNotFoundError as exc:

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 def add_parser(sub, data_dir_parent) -> None:
     """Register the server subcommands."""
-    for name, help_text in (("serve", "serve the dashboard"),
-                            ("demo", "serve the dashboard and train + analyze the quick "
-                                     "calibration variant as a job")):
+    for name, help_text in (
+        ("serve", "serve the dashboard"),
+        ("demo", "serve the dashboard and train + analyze the quick calibration variant as a job"),
+    ):
         p = sub.add_parser(name, parents=[data_dir_parent], help=help_text)
         p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
         p.add_argument("--port", type=int, default=8050)
         if name == "serve":
             p.add_argument("--debug", action="store_true", help="Dash debug mode (dev only)")
         p.set_defaults(func=_run_serve if name == "serve" else _run_demo)
-    p = sub.add_parser("worker", parents=[data_dir_parent],
-                       help="run a Celery worker for dashboard jobs (needs the celery extra)")
+    p = sub.add_parser(
+        "worker",
+        parents=[data_dir_parent],
+        help="run a Celery worker for dashboard jobs (needs the celery extra)",
+    )
     p.set_defaults(func=_run_worker)
 
 

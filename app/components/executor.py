@@ -31,8 +31,12 @@ def executor_stores(prefix: str) -> html.Div:
 def register_executor(app, data_dir: str, prefix: str) -> None:
     """Background callback: start the queued job(s) whose id (or ids) land in `<prefix>-run`."""
 
-    @app.callback(Output(f"{prefix}-ran", "data"), Input(f"{prefix}-run", "data"),
-                  background=True, prevent_initial_call=True)
+    @app.callback(
+        Output(f"{prefix}-ran", "data"),
+        Input(f"{prefix}-run", "data"),
+        background=True,
+        prevent_initial_call=True,
+    )
     def execute(job_ids):
         return start_and_wait(data_dir, job_ids)
 
@@ -67,8 +71,12 @@ def open_diskcache(directory: str | Path):
     except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
         aside = directory.with_name(f"{directory.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
         shutil.move(str(directory), str(aside))
-        log.error("Background-job cache %s is damaged (%s); moved it to %s and started a "
-                  "fresh one", directory, exc, aside)
+        log.error(
+            "Background-job cache %s is damaged (%s); moved it to %s and started a fresh one",
+            directory,
+            exc,
+            aside,
+        )
         directory.mkdir(parents=True, exist_ok=True)
         return diskcache.Cache(str(directory))
 

@@ -69,17 +69,26 @@ def _inputs_record(workspace: Workspace, family: str, variant_ids: list[str]) ->
         entry = ArtifactStore(paths.artifacts).read_manifest()["analyzers"].get(SNAPSHOT, {})
         epochs = entry.get("epochs", {})
         if not epochs:
-            raise FileNotFoundError(f"Variant {variant_id} has no {SNAPSHOT} artifacts; run "
-                                    f"`miscope analyze {variant_id}` first")
+            raise FileNotFoundError(
+                f"Variant {variant_id} has no {SNAPSHOT} artifacts; run "
+                f"`miscope analyze {variant_id}` first"
+            )
         record[variant_id] = {e: epochs[e]["checkpoint_hash"] for e in sorted(epochs, key=int)}
     if len(models) > 1:
-        raise ValueError(f"Variants {variant_ids} have different architectures; a shared basis "
-                         f"needs one family and one architecture")
+        raise ValueError(
+            f"Variants {variant_ids} have different architectures; a shared basis "
+            f"needs one family and one architecture"
+        )
     return record
 
 
-def fit_shared_basis(workspace: Workspace, family: str, variant_ids: list[str],
-                     group: str = "all", n_components: int = 10) -> SharedBasis:
+def fit_shared_basis(
+    workspace: Workspace,
+    family: str,
+    variant_ids: list[str],
+    group: str = "all",
+    n_components: int = 10,
+) -> SharedBasis:
     """Fit (or reuse, when its inputs are unchanged) the joint trajectory PCA of variants."""
     ids = sorted(set(variant_ids))
     if len(ids) < 1:
@@ -92,8 +101,9 @@ def fit_shared_basis(workspace: Workspace, family: str, variant_ids: list[str],
         return _load(path, ids, group, refitted=False)
     arrays = _fit(workspace, family, ids, inputs, group, n_components)
     save_npz_atomic(path, arrays)
-    write_json_atomic(meta_path, {"variants": ids, "group": group, "inputs": inputs,
-                                  "n_components": n_components})
+    write_json_atomic(
+        meta_path, {"variants": ids, "group": group, "inputs": inputs, "n_components": n_components}
+    )
     return _load(path, ids, group, refitted=True)
 
 
@@ -120,8 +130,11 @@ def _fit(workspace, family, ids, inputs, group, n_components) -> dict[str, np.nd
         norms = np.linalg.norm(components, axis=1, keepdims=True)
         components /= np.where(norms > 0, norms, 1.0)
         del rows
-    arrays = {"components": components.astype(np.float32), "mean": mean,
-              "explained_variance_ratio": ratio}
+    arrays = {
+        "components": components.astype(np.float32),
+        "mean": mean,
+        "explained_variance_ratio": ratio,
+    }
     for variant_id in ids:
         mask = np.array([v == variant_id for v, _ in order])
         arrays[f"{variant_id}.epochs"] = np.array([e for v, e in order if v == variant_id])
@@ -138,5 +151,7 @@ def _load(path: Path, ids: list[str], group: str, refitted: bool) -> SharedBasis
         components=arrays["components"].astype(np.float64),
         mean=arrays["mean"],
         explained_variance_ratio=arrays["explained_variance_ratio"],
-        group=group, path=path, refitted=refitted,
+        group=group,
+        path=path,
+        refitted=refitted,
     )

@@ -38,8 +38,10 @@ class EpochInputs:
     def activation(self, hook_name: str) -> np.ndarray:
         """A cached activation as float32 numpy (hook names as in TransformerLens)."""
         if hook_name not in self.cache:
-            raise KeyError(f"Hook '{hook_name}' was not cached; declare it in the analyzer's "
-                           f"hooks. Cached: {sorted(self.cache)}")
+            raise KeyError(
+                f"Hook '{hook_name}' was not cached; declare it in the analyzer's "
+                f"hooks. Cached: {sorted(self.cache)}"
+            )
         return self.cache[hook_name].detach().float().cpu().numpy()
 
     def weight(self, name: str) -> np.ndarray:

@@ -31,9 +31,12 @@ def first_epoch(epochs: np.ndarray, condition: np.ndarray, after: float = -np.in
     return float(epochs[hits[0]]) if len(hits) else float("nan")
 
 
-def detect_phases(metrics: Mapping[str, np.ndarray], n_classes: int,
-                  checkpoint_epochs: np.ndarray | None = None,
-                  sum_squares: np.ndarray | None = None) -> dict[str, float]:
+def detect_phases(
+    metrics: Mapping[str, np.ndarray],
+    n_classes: int,
+    checkpoint_epochs: np.ndarray | None = None,
+    sum_squares: np.ndarray | None = None,
+) -> dict[str, float]:
     """Boundary epochs (memorization_end, cleanup_start, cleanup_end) and events."""
     epochs = np.asarray(metrics["epoch"], dtype=np.float64)
     test_loss = np.asarray(metrics["test_loss"], dtype=np.float64)
@@ -53,8 +56,9 @@ def detect_phases(metrics: Mapping[str, np.ndarray], n_classes: int,
         "cleanup_end": weight_fall_end(checkpoint_epochs, sum_squares, cleanup_start),
         "memorized": memorized,
         "generalization": first_epoch(epochs, np.asarray(metrics["test_accuracy"]) >= 0.99),
-        "drop_end": first_epoch(epochs, test_loss < 0.01,
-                                after=cleanup_start if not np.isnan(cleanup_start) else np.inf),
+        "drop_end": first_epoch(
+            epochs, test_loss < 0.01, after=cleanup_start if not np.isnan(cleanup_start) else np.inf
+        ),
     }
 
 
@@ -76,8 +80,10 @@ def weight_fall_end(epochs, sum_squares, start: float, fraction: float = 0.9) ->
 def phases_as_arrays(phases: Mapping[str, float]) -> dict[str, np.ndarray]:
     """Artifact form: boundary_names [k] str, boundary_epochs [k] float64 (boundaries, events)."""
     names = [*PHASE_NAMES, *EVENT_NAMES]
-    return {"boundary_names": np.array(names),
-            "boundary_epochs": np.array([phases[n] for n in names], dtype=np.float64)}
+    return {
+        "boundary_names": np.array(names),
+        "boundary_epochs": np.array([phases[n] for n in names], dtype=np.float64),
+    }
 
 
 def phases_from_arrays(arrays: Mapping[str, np.ndarray]) -> dict[str, float]:

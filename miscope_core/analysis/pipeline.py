@@ -84,7 +84,8 @@ def run_analysis(
     retain_freed_memory()
     clean_stale_temps(paths.root)
     return _Pipeline(paths, analyzers, params or {}, device).run(
-        on_progress or (lambda _: None), should_stop or (lambda: False))
+        on_progress or (lambda _: None), should_stop or (lambda: False)
+    )
 
 
 class _Pipeline:
@@ -104,8 +105,10 @@ class _Pipeline:
         self.selected = self._select(analyzers or default_battery(), params)
         self.epochs = list_checkpoint_epochs(paths.checkpoints)
         if not self.epochs:
-            raise FileNotFoundError(f"Variant {self.spec.variant_id} has no checkpoints in "
-                                    f"{paths.checkpoints}; train it first")
+            raise FileNotFoundError(
+                f"Variant {self.spec.variant_id} has no checkpoints in "
+                f"{paths.checkpoints}; train it first"
+            )
 
     def _select(self, names, params) -> list[tuple[AnalyzerSpec, dict[str, Any]]]:
         unknown_params = sorted(set(params) - set(names))
@@ -121,8 +124,9 @@ class _Pipeline:
                 continue
             blocked = [dep for dep in spec.depends_on if dep in self.report.skipped]
             if blocked:
-                self.report.skipped[name] = (f"needs {blocked[0]}, which is skipped "
-                                             f"({self.report.skipped[blocked[0]]})")
+                self.report.skipped[name] = (
+                    f"needs {blocked[0]}, which is skipped ({self.report.skipped[blocked[0]]})"
+                )
                 continue
             selected.append((spec, spec.resolve_params(params.get(name))))
         return selected
@@ -130,11 +134,16 @@ class _Pipeline:
     # --- planning -----------------------------------------------------------------------
     def _stale_epochs(self, manifest, spec, params, checkpoint_hashes) -> list[int]:
         entry = manifest["analyzers"].get(spec.name, {})
-        fresh = entry.get("fingerprint") == spec.fingerprint(params) and \
-            entry.get("probe_hash") == self.probe.hash
+        fresh = (
+            entry.get("fingerprint") == spec.fingerprint(params)
+            and entry.get("probe_hash") == self.probe.hash
+        )
         recorded = entry.get("epochs", {}) if fresh else {}
-        adopted = self._adopt_files(spec, checkpoint_hashes) \
-            if manifest.get("rebuilt_from_files") and not entry else {}
+        adopted = (
+            self._adopt_files(spec, checkpoint_hashes)
+            if manifest.get("rebuilt_from_files") and not entry
+            else {}
+        )
         stale = []
         for epoch in self.epochs:
             item = recorded.get(str(epoch)) or adopted.get(str(epoch))
@@ -146,8 +155,11 @@ class _Pipeline:
                 log.warning("Recomputing missing or damaged artifact %s", path)
                 stale.append(epoch)
         if adopted:
-            manifest["analyzers"][spec.name] = {"epochs": adopted, "probe_hash": self.probe.hash,
-                                                "fingerprint": spec.fingerprint(params)}
+            manifest["analyzers"][spec.name] = {
+                "epochs": adopted,
+                "probe_hash": self.probe.hash,
+                "fingerprint": spec.fingerprint(params),
+            }
         return stale
 
     def _adopt_files(self, spec, checkpoint_hashes) -> dict[str, dict]:
@@ -156,8 +168,9 @@ class _Pipeline:
         adopted = {}
         for epoch in self.store.epochs_with(spec.name):
             record = {"checkpoint_hash": checkpoint_hashes.get(epoch)}
-            if epoch in checkpoint_hashes and \
-                    artifact_intact(self.store.epoch_path(spec.name, epoch), record):
+            if epoch in checkpoint_hashes and artifact_intact(
+                self.store.epoch_path(spec.name, epoch), record
+            ):
                 adopted[str(epoch)] = record
         return adopted
 
@@ -183,8 +196,14 @@ class _Pipeline:
         entry = manifest["analyzers"].setdefault(spec.name, {})
         if entry.get("fingerprint") != keep or entry.get("probe_hash") != self.probe.hash:
             entry.clear()
-        entry.update(fingerprint=keep, params=params, probe_hash=self.probe.hash,
-                     version=spec.version, kind=spec.kind, description=spec.description)
+        entry.update(
+            fingerprint=keep,
+            params=params,
+            probe_hash=self.probe.hash,
+            version=spec.version,
+            kind=spec.kind,
+            description=spec.description,
+        )
         entry.setdefault("epochs", {})
         return entry
 
@@ -201,8 +220,11 @@ class _Pipeline:
             wanted = [(s, p) for s, p in per_epoch if epoch in plan[s.name]]
             self._analyze_checkpoint(bridge, epoch, wanted, manifest, hashes[epoch])
             self.store.write_manifest(manifest)
-            on_progress(AnalysisProgress("checkpoints", done + 1, len(todo),
-                                         f"epoch {epoch}: {len(wanted)} analyzers"))
+            on_progress(
+                AnalysisProgress(
+                    "checkpoints", done + 1, len(todo), f"epoch {epoch}: {len(wanted)} analyzers"
+                )
+            )
         return True
 
     def _bridge(self):
@@ -230,8 +252,10 @@ class _Pipeline:
             _check_outputs(spec, arrays, spec.outputs_for(self.cfg))
             path = self.store.save_epoch(spec.name, epoch, arrays)
             manifest["analyzers"][spec.name]["epochs"][str(epoch)] = {
-                "checkpoint_hash": checkpoint_hash, "bytes": path.stat().st_size,
-                "blake2b": file_content_hash(path)}
+                "checkpoint_hash": checkpoint_hash,
+                "bytes": path.stat().st_size,
+                "blake2b": file_content_hash(path),
+            }
             self.report.computed.setdefault(spec.name, []).append(epoch)
 
     # --- summary and cross-epoch tiers --------------------------------------------------
@@ -247,10 +271,14 @@ class _Pipeline:
 
     def _inputs_digest(self, manifest, names, params, hashes) -> str:
         upstream = {n: manifest["analyzers"].get(n, {}).get("fingerprint") for n in names}
-        payload = {"epochs": [[e, hashes[e]] for e in self.epochs], "upstream": upstream,
-                   "params": params}
-        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()
-                              ).hexdigest()[:16]
+        payload = {
+            "epochs": [[e, hashes[e]] for e in self.epochs],
+            "upstream": upstream,
+            "params": params,
+        }
+        return hashlib.sha256(
+            json.dumps(payload, sort_keys=True, default=str).encode()
+        ).hexdigest()[:16]
 
     def _summarize(self, manifest, spec, params, hashes):
         entry = manifest["analyzers"][spec.name]
@@ -258,8 +286,10 @@ class _Pipeline:
         path = self.store.summary_path(spec.name)
         if self._tier_fresh(entry.get("summary", {}), digest, path):
             return
-        rows = [spec.summarize(self._load_or_recompute(spec, params, e, manifest, hashes),
-                               **params) for e in self.epochs]
+        rows = [
+            spec.summarize(self._load_or_recompute(spec, params, e, manifest, hashes), **params)
+            for e in self.epochs
+        ]
         stacked = {key: np.stack([np.asarray(r[key]) for r in rows]) for key in rows[0]}
         _check_outputs(spec, stacked, spec.summary_outputs_for(self.cfg))
         self.store.save_summary(spec.name, {"epochs": np.array(self.epochs), **stacked})
@@ -272,8 +302,9 @@ class _Pipeline:
         except CorruptFileError as exc:
             log.warning("%s; recomputing it", exc)
             self.report.recovered.append(str(exc.path))
-            self._analyze_checkpoint(self._bridge(), epoch, [(spec, params)], manifest,
-                                     hashes[epoch])
+            self._analyze_checkpoint(
+                self._bridge(), epoch, [(spec, params)], manifest, hashes[epoch]
+            )
             return self.store.load_epoch(spec.name, epoch)
 
     def _cross_epoch(self, manifest, spec, params, hashes):
@@ -286,8 +317,11 @@ class _Pipeline:
         arrays = spec.compute(series, **params)
         _check_outputs(spec, arrays, spec.outputs_for(self.cfg))
         self.store.save_cross_epoch(spec.name, arrays)
-        entry["cross_epoch"] = {"inputs": digest, "epochs": self.epochs,
-                                "blake2b": file_content_hash(path)}
+        entry["cross_epoch"] = {
+            "inputs": digest,
+            "epochs": self.epochs,
+            "blake2b": file_content_hash(path),
+        }
         self.report.derived.append(f"{spec.name}/cross_epoch")
 
     def _tier_fresh(self, record: dict, digest: str, path) -> bool:

@@ -82,12 +82,16 @@ class AnalyzerSpec:
 
     def fingerprint(self, params: Mapping[str, Any]) -> str:
         """Hash of name, version and parameters: a change makes the artifacts stale."""
-        payload = json.dumps({"name": self.name, "version": self.version, "params": params},
-                             sort_keys=True, default=str)
+        payload = json.dumps(
+            {"name": self.name, "version": self.version, "params": params},
+            sort_keys=True,
+            default=str,
+        )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
-    def not_applicable_reason(self, context_keys: frozenset[str], cfg: ModelConfig,
-                              family: str = "this family") -> str | None:
+    def not_applicable_reason(
+        self, context_keys: frozenset[str], cfg: ModelConfig, family: str = "this family"
+    ) -> str | None:
         """Why this analyzer cannot run on a variant, in words, or None when it can."""
         missing = [key for key in self.context_keys if key not in context_keys]
         if missing:
@@ -103,12 +107,15 @@ ANALYZERS: dict[str, AnalyzerSpec] = {}
 def register_analyzer(spec: AnalyzerSpec) -> AnalyzerSpec:
     """Add an analyzer to the registry; a duplicate name raises naming both modules."""
     if spec.kind not in (PER_EPOCH, CROSS_EPOCH):
-        raise ValueError(f"Analyzer kind must be '{PER_EPOCH}' or '{CROSS_EPOCH}', "
-                         f"got {spec.kind!r}")
+        raise ValueError(
+            f"Analyzer kind must be '{PER_EPOCH}' or '{CROSS_EPOCH}', got {spec.kind!r}"
+        )
     existing = ANALYZERS.get(spec.name)
     if existing is not None and existing.compute.__module__ != spec.compute.__module__:
-        raise ValueError(f"Analyzer '{spec.name}' registered twice: "
-                         f"{existing.compute.__module__} and {spec.compute.__module__}")
+        raise ValueError(
+            f"Analyzer '{spec.name}' registered twice: "
+            f"{existing.compute.__module__} and {spec.compute.__module__}"
+        )
     ANALYZERS[spec.name] = spec
     return spec
 

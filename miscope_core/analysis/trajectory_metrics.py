@@ -26,8 +26,9 @@ def _segments_cross(p1, p2, q1, q2) -> bool:
     def orient(a, b, c):
         return np.sign((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]))
 
-    return (orient(p1, p2, q1) * orient(p1, p2, q2) < 0) and \
-        (orient(q1, q2, p1) * orient(q1, q2, p2) < 0)
+    return (orient(p1, p2, q1) * orient(p1, p2, q2) < 0) and (
+        orient(q1, q2, p1) * orient(q1, q2, p2) < 0
+    )
 
 
 def self_intersections(points: np.ndarray) -> int:
@@ -81,7 +82,8 @@ def transition_epochs(metrics: Mapping[str, np.ndarray]) -> dict[str, int | None
     result: dict[str, int | None] = {
         "train_accuracy_99": first_epoch_above(epochs, metrics["train_accuracy"], 0.99),
         "test_accuracy_99": first_epoch_above(epochs, metrics["test_accuracy"], 0.99),
-        "test_loss_peak": None, "test_loss_steepest_drop": None,
+        "test_loss_peak": None,
+        "test_loss_steepest_drop": None,
     }
     if "test_loss" in metrics and len(epochs) > 2:
         loss = np.asarray(metrics["test_loss"], dtype=np.float64)

@@ -48,8 +48,7 @@ def make(name, claim, measured, expected, ok, source, detail="") -> Check:
     """A Check; a NaN or missing measurement becomes 'not run'."""
     missing = measured is None or (isinstance(measured, float) and math.isnan(measured))
     value = None if missing else float(measured)
-    return Check(name, claim, value, expected, NOT_RUN if missing else verdict(ok), source,
-                 detail)
+    return Check(name, claim, value, expected, NOT_RUN if missing else verdict(ok), source, detail)
 
 
 def not_run(name: str, claim: str, expected: str, source: str, reason: str) -> Check:
@@ -61,9 +60,14 @@ def check_initial_loss(run: RunEvidence) -> Check:
     """Initial train loss within 0.1 of ln p (chance with near-zero logits)."""
     chance = math.log(run.n_classes)
     value = float(run.metrics["train_loss"][0])
-    return make("initial_loss", "initial loss ≈ ln p", value,
-                f"{chance - 0.1:.3f}..{chance + 0.1:.3f} (ln p = {chance:.3f})",
-                abs(value - chance) <= 0.1, "Nanda et al. 2023; CALIBRATION §7.1")
+    return make(
+        "initial_loss",
+        "initial loss ≈ ln p",
+        value,
+        f"{chance - 0.1:.3f}..{chance + 0.1:.3f} (ln p = {chance:.3f})",
+        abs(value - chance) <= 0.1,
+        "Nanda et al. 2023; CALIBRATION §7.1",
+    )
 
 
 def check_grokking_delay(run: RunEvidence) -> Check:
@@ -71,8 +75,15 @@ def check_grokking_delay(run: RunEvidence) -> Check:
     memorized, general = run.phases["memorized"], run.phases["generalization"]
     ratio = general / max(memorized, 1.0) if not math.isnan(general) else float("nan")
     detail = f"train acc > 99% at {memorized:g}, test acc > 99% at {general:g}"
-    return make("grokking_delay", "test accuracy > 99% at least 2× later than train accuracy",
-                ratio, "≥ 2", ratio >= 2, "CALIBRATION §7.4", detail)
+    return make(
+        "grokking_delay",
+        "test accuracy > 99% at least 2× later than train accuracy",
+        ratio,
+        "≥ 2",
+        ratio >= 2,
+        "CALIBRATION §7.4",
+        detail,
+    )
 
 
 def check_memorized_first(run: RunEvidence) -> Check:
@@ -81,42 +92,76 @@ def check_memorized_first(run: RunEvidence) -> Check:
     low = epochs[np.asarray(run.metrics["train_loss"]) < 1e-3]
     half = epochs[np.asarray(run.metrics["test_accuracy"]) > 0.5]
     if not len(low) or not len(half):
-        return not_run("memorized_first", "train loss < 1e-3 before test accuracy > 50%",
-                       "lead > 0", "CALIBRATION §7.4", "one of the two events never happened")
+        return not_run(
+            "memorized_first",
+            "train loss < 1e-3 before test accuracy > 50%",
+            "lead > 0",
+            "CALIBRATION §7.4",
+            "one of the two events never happened",
+        )
     lead = float(half[0] - low[0])
-    return make("memorized_first", "train loss < 1e-3 before test accuracy > 50%", lead,
-                "lead > 0 epochs", lead > 0, "CALIBRATION §7.4",
-                f"train loss < 1e-3 at {low[0]}, test acc > 50% at {half[0]}")
+    return make(
+        "memorized_first",
+        "train loss < 1e-3 before test accuracy > 50%",
+        lead,
+        "lead > 0 epochs",
+        lead > 0,
+        "CALIBRATION §7.4",
+        f"train loss < 1e-3 at {low[0]}, test acc > 50% at {half[0]}",
+    )
 
 
 def check_final_test_loss(run: RunEvidence) -> Check:
     """Final test loss < 1e-3."""
     value = float(run.metrics["test_loss"][-1])
-    return make("final_test_loss", "final test loss small", value, "< 1e-3", value < 1e-3,
-                "CALIBRATION §7.4")
+    return make(
+        "final_test_loss",
+        "final test loss small",
+        value,
+        "< 1e-3",
+        value < 1e-3,
+        "CALIBRATION §7.4",
+    )
 
 
 def check_key_frequency_count(run: RunEvidence) -> Check:
     """3-8 key frequencies by the max/4 rule on the final W_E."""
     keys = run.key_frequencies
-    return make("key_frequency_count", "a handful of key frequencies (max/4 rule on W_E)",
-                len(keys), "3..8", 3 <= len(keys) <= 8, "Nanda et al. 2023 §4.1; CALIBRATION §7.6",
-                "k = " + ", ".join(str(k) for k in keys))
+    return make(
+        "key_frequency_count",
+        "a handful of key frequencies (max/4 rule on W_E)",
+        len(keys),
+        "3..8",
+        3 <= len(keys) <= 8,
+        "Nanda et al. 2023 §4.1; CALIBRATION §7.6",
+        "k = " + ", ".join(str(k) for k in keys),
+    )
 
 
 def check_key_share(run: RunEvidence) -> Check:
     """Key frequencies carry >= 85% of the non-constant W_E Fourier power at the end."""
     value = float(run.progress["key_share_W_E"][-1])
-    return make("key_frequency_share", "key frequencies carry the W_E Fourier power", value,
-                "≥ 0.85", value >= 0.85, "CALIBRATION §7.6")
+    return make(
+        "key_frequency_share",
+        "key frequencies carry the W_E Fourier power",
+        value,
+        "≥ 0.85",
+        value >= 0.85,
+        "CALIBRATION §7.6",
+    )
 
 
 def check_specialized_neurons(run: RunEvidence) -> Check:
     """>= 50% of MLP neurons > 85% explained by one frequency at the end."""
     value = run.specialized_fraction
-    return make("specialized_neurons", "MLP neurons explained by a single frequency", value,
-                "≥ 0.5 of neurons at ≥ 85%", value >= 0.5,
-                "Nanda et al. 2023 (84.6%); CALIBRATION §7.6")
+    return make(
+        "specialized_neurons",
+        "MLP neurons explained by a single frequency",
+        value,
+        "≥ 0.5 of neurons at ≥ 85%",
+        value >= 0.5,
+        "Nanda et al. 2023 (84.6%); CALIBRATION §7.6",
+    )
 
 
 def check_restricted_first(run: RunEvidence) -> Check:
@@ -124,9 +169,15 @@ def check_restricted_first(run: RunEvidence) -> Check:
     restricted = run.first_checkpoint(run.progress["restricted_loss"] < 1)
     test = run.first_metric(np.asarray(run.metrics["test_loss"]) < 1)
     lead = test - restricted
-    return make("restricted_loss_first", "restricted loss falls below 1 before test loss",
-                lead, "lead ≥ 300 epochs", lead >= 300, "Nanda et al. 2023 §5; CALIBRATION §7.5a",
-                f"restricted < 1 at {restricted:g}, test < 1 at {test:g}")
+    return make(
+        "restricted_loss_first",
+        "restricted loss falls below 1 before test loss",
+        lead,
+        "lead ≥ 300 epochs",
+        lead >= 300,
+        "Nanda et al. 2023 §5; CALIBRATION §7.5a",
+        f"restricted < 1 at {restricted:g}, test < 1 at {test:g}",
+    )
 
 
 def excluded_window(run: RunEvidence) -> tuple[np.ndarray, int, int]:
@@ -148,9 +199,15 @@ def check_excluded_peak(run: RunEvidence) -> Check:
     """Excluded loss peaks above 2 ln p."""
     excluded, peak, _ = excluded_window(run)
     bound = 2 * math.log(run.n_classes)
-    return make("excluded_loss_peak", "excluded loss peaks far above chance on training data",
-                excluded[peak], f"> 2·ln p = {bound:.2f}", excluded[peak] > bound,
-                "Nanda et al. 2023 §5; CALIBRATION §7.5b", f"peak at {run.checkpoints[peak]}")
+    return make(
+        "excluded_loss_peak",
+        "excluded loss peaks far above chance on training data",
+        excluded[peak],
+        f"> 2·ln p = {bound:.2f}",
+        excluded[peak] > bound,
+        "Nanda et al. 2023 §5; CALIBRATION §7.5b",
+        f"peak at {run.checkpoints[peak]}",
+    )
 
 
 def check_excluded_rise(run: RunEvidence) -> Check:
@@ -160,24 +217,34 @@ def check_excluded_rise(run: RunEvidence) -> Check:
     ratio = excluded[peak] / max(excluded[low], 1e-12)
     epochs = np.asarray(run.metrics["epoch"])
     start = run.phases["memorization_end"]
-    inside = (epochs >= (start if not math.isnan(start) else 0)) & \
-        (epochs <= run.checkpoints[peak])
+    inside = (epochs >= (start if not math.isnan(start) else 0)) & (epochs <= run.checkpoints[peak])
     train = np.asarray(run.metrics["train_loss"])[inside]
     train_max = float(np.max(train)) if len(train) else float("nan")
-    return make("excluded_loss_rise", "excluded loss rises from its memorization-phase minimum "
-                "while train loss stays tiny", ratio, "≥ 5× with train loss < 1e-3",
-                ratio >= 5 and train_max < 1e-3, "CALIBRATION §7.5b (B 7.6×, G 11.7×)",
-                f"{excluded[low]:.3g} at {run.checkpoints[low]} → {excluded[peak]:.3g} at "
-                f"{run.checkpoints[peak]}; max train loss from the end of memorization to the "
-                f"peak {train_max:.2g}")
+    return make(
+        "excluded_loss_rise",
+        "excluded loss rises from its memorization-phase minimum while train loss stays tiny",
+        ratio,
+        "≥ 5× with train loss < 1e-3",
+        ratio >= 5 and train_max < 1e-3,
+        "CALIBRATION §7.5b (B 7.6×, G 11.7×)",
+        f"{excluded[low]:.3g} at {run.checkpoints[low]} → {excluded[peak]:.3g} at "
+        f"{run.checkpoints[peak]}; max train loss from the end of memorization to the "
+        f"peak {train_max:.2g}",
+    )
 
 
 def check_weight_norm(run: RunEvidence) -> Check:
     """Sum of squared weights at the end < 50% of its peak."""
     squares = np.asarray(run.progress["sum_squares"], dtype=float)
     ratio = squares[-1] / squares.max()
-    return make("weight_norm_fall", "weight norm falls (Σw² end / peak)", ratio, "< 0.5",
-                ratio < 0.5, "Nanda et al. 2023 §5; CALIBRATION §7.5c")
+    return make(
+        "weight_norm_fall",
+        "weight norm falls (Σw² end / peak)",
+        ratio,
+        "< 0.5",
+        ratio < 0.5,
+        "Nanda et al. 2023 §5; CALIBRATION §7.5c",
+    )
 
 
 def gini_rise(run: RunEvidence, values: np.ndarray) -> float:
@@ -189,17 +256,29 @@ def gini_rise(run: RunEvidence, values: np.ndarray) -> float:
 def check_gini_W_E(run: RunEvidence) -> Check:
     """Gini of the W_E Fourier norms rises by >= 0.25."""
     gini = np.asarray(run.progress["gini_W_E"])
-    return make("gini_rise_W_E", "Gini of the W_E Fourier norms rises", gini_rise(run, gini),
-                "≥ 0.25", gini_rise(run, gini) >= 0.25, "CALIBRATION §7.5d",
-                f"end {gini[-1]:.3f}")
+    return make(
+        "gini_rise_W_E",
+        "Gini of the W_E Fourier norms rises",
+        gini_rise(run, gini),
+        "≥ 0.25",
+        gini_rise(run, gini) >= 0.25,
+        "CALIBRATION §7.5d",
+        f"end {gini[-1]:.3f}",
+    )
 
 
 def check_gini_W_L(run: RunEvidence) -> Check:
     """Gini of the W_L = W_out W_U Fourier norms rises by >= 0.25."""
     gini = np.asarray(run.progress["gini_W_L"])[:, -1]
-    return make("gini_rise_W_L", "Gini of the W_U·W_out Fourier norms rises",
-                gini_rise(run, gini), "≥ 0.25", gini_rise(run, gini) >= 0.25,
-                "CALIBRATION §7.5d", f"end {gini[-1]:.3f}")
+    return make(
+        "gini_rise_W_L",
+        "Gini of the W_U·W_out Fourier norms rises",
+        gini_rise(run, gini),
+        "≥ 0.25",
+        gini_rise(run, gini) >= 0.25,
+        "CALIBRATION §7.5d",
+        f"end {gini[-1]:.3f}",
+    )
 
 
 def check_rings(run: RunEvidence) -> Check:
@@ -207,49 +286,91 @@ def check_rings(run: RunEvidence) -> Check:
     rings = run.final("embedding.rings")
     keys = np.array(run.key_frequencies, dtype=int)
     if not len(keys):
-        return not_run("embedding_rings", "key-frequency embeddings form circles", "≥ 0.9",
-                       "CALIBRATION §7.7", "no key frequencies")
+        return not_run(
+            "embedding_rings",
+            "key-frequency embeddings form circles",
+            "≥ 0.9",
+            "CALIBRATION §7.7",
+            "no key frequencies",
+        )
     norms = rings["frequency_norm"][keys - 1]
     strong = keys[norms >= 0.5 * norms.max()]
     ratios = rings["ring_ratio"][strong - 1]
-    return make("embedding_rings", "key-frequency embeddings form circles (min σ₂/σ₁)",
-                ratios.min(), "≥ 0.9", ratios.min() >= 0.9, "Liu et al. 2022; CALIBRATION §7.7",
-                ", ".join(f"k={k}: {r:.3f}" for k, r in zip(strong, ratios, strict=True)))
+    return make(
+        "embedding_rings",
+        "key-frequency embeddings form circles (min σ₂/σ₁)",
+        ratios.min(),
+        "≥ 0.9",
+        ratios.min() >= 0.9,
+        "Liu et al. 2022; CALIBRATION §7.7",
+        ", ".join(f"k={k}: {r:.3f}" for k, r in zip(strong, ratios, strict=True)),
+    )
 
 
 def check_gradient_symmetricity(run: RunEvidence) -> Check:
     """Clock-like: gradient symmetricity < 0.9."""
     value = float(run.final("algorithm.clock_pizza")["gradient_symmetricity"])
-    return make("gradient_symmetricity", "Clock, not Pizza: gradient symmetricity", value,
-                "< 0.9 (Pizza ≈ 0.99)", value < 0.9, "Zhong et al. 2023; CALIBRATION §7.8")
+    return make(
+        "gradient_symmetricity",
+        "Clock, not Pizza: gradient symmetricity",
+        value,
+        "< 0.9 (Pizza ≈ 0.99)",
+        value < 0.9,
+        "Zhong et al. 2023; CALIBRATION §7.8",
+    )
 
 
 def check_distance_irrelevance(run: RunEvidence) -> Check:
     """Clock-like: distance irrelevance > 0.6."""
     value = float(run.final("algorithm.clock_pizza")["distance_irrelevance"])
-    return make("distance_irrelevance", "Clock, not Pizza: distance irrelevance", value,
-                "> 0.6 (Pizza ≈ 0.2)", value > 0.6, "Zhong et al. 2023; CALIBRATION §7.8")
+    return make(
+        "distance_irrelevance",
+        "Clock, not Pizza: distance irrelevance",
+        value,
+        "> 0.6 (Pizza ≈ 0.2)",
+        value > 0.6,
+        "Zhong et al. 2023; CALIBRATION §7.8",
+    )
 
 
 def check_trajectory_null(run: RunEvidence) -> Check:
     """Trajectory PCA beside its random-walk null (reported, no threshold)."""
     dynamics = run.dynamics
     ratio, null = dynamics["explained_variance_ratio"], dynamics["null.explained_variance_ratio"]
-    return Check("trajectory_pca_vs_null", "parameter-trajectory PCA beside a random walk",
-                 float(ratio[0]), "reported (no threshold: a random walk gives 0.61/0.15/0.07)",
-                 INFO, "Antognini & Sohl-Dickstein 2018; CALIBRATION §5, §7.9",
-                 "run " + "/".join(f"{v:.3f}" for v in ratio[:3]) + ", null " +
-                 "/".join(f"{v:.3f}" for v in null[:3]))
+    return Check(
+        "trajectory_pca_vs_null",
+        "parameter-trajectory PCA beside a random walk",
+        float(ratio[0]),
+        "reported (no threshold: a random walk gives 0.61/0.15/0.07)",
+        INFO,
+        "Antognini & Sohl-Dickstein 2018; CALIBRATION §5, §7.9",
+        "run "
+        + "/".join(f"{v:.3f}" for v in ratio[:3])
+        + ", null "
+        + "/".join(f"{v:.3f}" for v in null[:3]),
+    )
 
 
 CORE_CHECKS: tuple[Callable[[RunEvidence], Check], ...] = (
-    check_initial_loss, check_grokking_delay, check_key_frequency_count, check_key_share,
-    check_specialized_neurons, check_restricted_first, check_excluded_peak, check_excluded_rise,
-    check_weight_norm, check_gini_W_E, check_gini_W_L, check_rings, check_gradient_symmetricity,
+    check_initial_loss,
+    check_grokking_delay,
+    check_key_frequency_count,
+    check_key_share,
+    check_specialized_neurons,
+    check_restricted_first,
+    check_excluded_peak,
+    check_excluded_rise,
+    check_weight_norm,
+    check_gini_W_E,
+    check_gini_W_L,
+    check_rings,
+    check_gradient_symmetricity,
     check_distance_irrelevance,
 )
 EXTRA_CHECKS: tuple[Callable[[RunEvidence], Check], ...] = (
-    check_memorized_first, check_final_test_loss, check_trajectory_null,
+    check_memorized_first,
+    check_final_test_loss,
+    check_trajectory_null,
 )
 
 

@@ -14,10 +14,18 @@ from miscope_core.io import read_json
 from miscope_core.variants import VariantPaths
 
 CALIBRATION_ANALYZERS = (
-    "training.curves", "parameters.snapshot", "weights.basis_spectra",
-    "weights.frequency_spectra", "progress.logit_projections", "progress.measures",
-    "neurons.frequency_specialization", "embedding.rings", "algorithm.clock_pizza",
-    "parameters.trajectory", "parameters.trajectory_dynamics", "training.phases",
+    "training.curves",
+    "parameters.snapshot",
+    "weights.basis_spectra",
+    "weights.frequency_spectra",
+    "progress.logit_projections",
+    "progress.measures",
+    "neurons.frequency_specialization",
+    "embedding.rings",
+    "algorithm.clock_pizza",
+    "parameters.trajectory",
+    "parameters.trajectory_dynamics",
+    "training.phases",
 )
 
 
@@ -85,8 +93,9 @@ class RunEvidence:
         """Phase boundaries: the training.phases artifact, else detected from the metrics."""
         if self.store.has("training.phases"):
             return phases_from_arrays(self.store.load_cross_epoch("training.phases"))
-        return detect_phases(self.metrics, self.n_classes, self.checkpoints,
-                             np.asarray(self.progress["sum_squares"]))
+        return detect_phases(
+            self.metrics, self.n_classes, self.checkpoints, np.asarray(self.progress["sum_squares"])
+        )
 
     @property
     def last_epoch(self) -> int:

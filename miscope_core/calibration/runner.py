@@ -52,8 +52,12 @@ class RunOutcome:
         return all(c.passed for c in self.checks)
 
 
-def plan_runs(preset: str = "quick", seeds=QUICK_SEEDS, skip_long: bool = False,
-              long_epochs: int = LONG_EPOCHS) -> list[CalibrationRun]:
+def plan_runs(
+    preset: str = "quick",
+    seeds=QUICK_SEEDS,
+    skip_long: bool = False,
+    long_epochs: int = LONG_EPOCHS,
+) -> list[CalibrationRun]:
     """The calibration variants: one per seed pair, plus the long-plateau variant."""
     every = 100 if preset == "quick" else 250
     runs = []
@@ -61,12 +65,24 @@ def plan_runs(preset: str = "quick", seeds=QUICK_SEEDS, skip_long: bool = False,
         training = {"checkpoints": f"every:{every}"}
         if rest and rest[0]:
             training["epochs"] = int(rest[0])
-        runs.append(CalibrationRun("quick" if preset == "quick" else preset, preset,
-                                   {"seed": seed, "data_seed": data_seed}, training))
+        runs.append(
+            CalibrationRun(
+                "quick" if preset == "quick" else preset,
+                preset,
+                {"seed": seed, "data_seed": data_seed},
+                training,
+            )
+        )
     if not skip_long and preset == "quick":
-        runs.append(CalibrationRun("long", "quick", dict(LONG_PLATEAU),
-                                   {"epochs": long_epochs, "checkpoints": "every:250"},
-                                   window=1000))
+        runs.append(
+            CalibrationRun(
+                "long",
+                "quick",
+                dict(LONG_PLATEAU),
+                {"epochs": long_epochs, "checkpoints": "every:250"},
+                window=1000,
+            )
+        )
     return runs
 
 
@@ -77,9 +93,14 @@ def variant_spec(run: CalibrationRun):
     return resolve_variant_spec("modulo_addition", run.preset, run.params, run.training)
 
 
-def train_and_analyze(run: CalibrationRun, workspace, device: str | None = None,
-                      train: bool = True, log: Callable[[str], None] = print,
-                      max_train_seconds: float | None = None) -> RunOutcome:
+def train_and_analyze(
+    run: CalibrationRun,
+    workspace,
+    device: str | None = None,
+    train: bool = True,
+    log: Callable[[str], None] = print,
+    max_train_seconds: float | None = None,
+) -> RunOutcome:
     """Train (resuming or reusing), run the calibration analyzers, evaluate the checks.
 
     With max_train_seconds, training stops (resumably) after that long and the run's checks
@@ -94,18 +115,28 @@ def train_and_analyze(run: CalibrationRun, workspace, device: str | None = None,
     if train:
         log(f"[{run.role}] training {spec.variant_id} to {spec.training.epochs} epochs")
         deadline = None if max_train_seconds is None else started + max_train_seconds
-        result = train_variant(spec, workspace, device=device, should_stop=lambda: (
-            deadline is not None and time.monotonic() > deadline))
+        result = train_variant(
+            spec,
+            workspace,
+            device=device,
+            should_stop=lambda: deadline is not None and time.monotonic() > deadline,
+        )
         if result.status not in ("complete", "already_complete"):
-            return skipped(outcome, f"training stopped at epoch {result.epochs_completed} of "
-                                    f"{spec.training.epochs} ({result.status}: time budget); "
-                                    f"rerun the command to resume it")
+            return skipped(
+                outcome,
+                f"training stopped at epoch {result.epochs_completed} of "
+                f"{spec.training.epochs} ({result.status}: time budget); "
+                f"rerun the command to resume it",
+            )
         if result.status == "complete":  # "already_complete" (reused) counts 0 s
             outcome.train_seconds = time.monotonic() - started
     elif not trained(run, workspace):
-        return skipped(outcome, f"not trained to {spec.training.epochs} epochs (reached "
-                                f"{epochs_reached(paths)}); run without --no-train to train "
-                                f"or resume it")
+        return skipped(
+            outcome,
+            f"not trained to {spec.training.epochs} epochs (reached "
+            f"{epochs_reached(paths)}); run without --no-train to train "
+            f"or resume it",
+        )
     log(f"[{run.role}] analyzing {spec.variant_id}")
     started = time.monotonic()
     analyze_run(run, paths, device)
@@ -115,14 +146,23 @@ def train_and_analyze(run: CalibrationRun, workspace, device: str | None = None,
     return outcome
 
 
-def analyze_run(run: CalibrationRun, paths: VariantPaths, device: str | None = None,
-                should_stop: Callable[[], bool] | None = None):
+def analyze_run(
+    run: CalibrationRun,
+    paths: VariantPaths,
+    device: str | None = None,
+    should_stop: Callable[[], bool] | None = None,
+):
     """Run (incrementally) the calibration analyzers with the run's parameters: the report."""
     from miscope_core.analysis.pipeline import run_analysis
 
     params = {"parameters.trajectory_dynamics": {"window": run.window}} if run.window else None
-    return run_analysis(paths, analyzers=list(CALIBRATION_ANALYZERS), params=params,
-                        device=device, should_stop=should_stop)
+    return run_analysis(
+        paths,
+        analyzers=list(CALIBRATION_ANALYZERS),
+        params=params,
+        device=device,
+        should_stop=should_stop,
+    )
 
 
 def epochs_reached(paths: VariantPaths) -> int:
@@ -148,10 +188,21 @@ def complete(paths: VariantPaths, epochs: int) -> bool:
 def skipped(outcome: RunOutcome, reason: str) -> RunOutcome:
     """An outcome whose checks are all 'not run' for the given reason."""
     outcome.note = reason
-    names = ("trajectory_speed", "trajectory_turning") if outcome.run.role == "long" \
+    names = (
+        ("trajectory_speed", "trajectory_turning")
+        if outcome.run.role == "long"
         else ("core_checks",)
-    outcome.checks = [not_run(n, n.replace("_", " "), "", SOURCE if outcome.run.role == "long"
-                              else "CALIBRATION §7", reason) for n in names]
+    )
+    outcome.checks = [
+        not_run(
+            n,
+            n.replace("_", " "),
+            "",
+            SOURCE if outcome.run.role == "long" else "CALIBRATION §7",
+            reason,
+        )
+        for n in names
+    ]
     return outcome
 
 
@@ -160,8 +211,10 @@ def evaluate(run: CalibrationRun, evidence: RunEvidence) -> list[Check]:
     if run.role == "long":
         from miscope_core.calibration.checks import check_grokking_delay, check_trajectory_null
 
-        return [*run_checks(evidence, (check_grokking_delay, check_trajectory_null)),
-                *signature_checks(evidence)]
+        return [
+            *run_checks(evidence, (check_grokking_delay, check_trajectory_null)),
+            *signature_checks(evidence),
+        ]
     return [*run_checks(evidence), *[as_info(c) for c in signature_checks(evidence)]]
 
 
@@ -175,8 +228,12 @@ def as_info(check: Check) -> Check:
     if check.status == NOT_RUN:
         return replace(check, status=INFO, claim=f"{check.claim} (informational here)")
     verdict = "would pass" if check.status == "pass" else "would fail"
-    return replace(check, status=INFO, claim=f"{check.claim} (informational here)",
-                   detail=f"{verdict}: {check.detail}")
+    return replace(
+        check,
+        status=INFO,
+        claim=f"{check.claim} (informational here)",
+        detail=f"{verdict}: {check.detail}",
+    )
 
 
 def summary_counts(outcomes: list[RunOutcome]) -> dict[str, int]:
@@ -223,8 +280,9 @@ def _train_in_worker(run: CalibrationRun, root: str, device: str | None) -> tupl
 
     with _BUSY:
         started = time.monotonic()
-        result = train_variant(variant_spec(run), Workspace.open(root), device=device,
-                               should_stop=_PARENT_GONE.is_set)
+        result = train_variant(
+            variant_spec(run), Workspace.open(root), device=device, should_stop=_PARENT_GONE.is_set
+        )
         return result.status, time.monotonic() - started
 
 
@@ -235,14 +293,22 @@ def _analyze_in_worker(run: CalibrationRun, root: str, device: str | None) -> fl
     with _BUSY:
         started = time.monotonic()
         spec = variant_spec(run)
-        analyze_run(run, Workspace.open(root).variant_paths(spec.family, spec.variant_id),
-                    device, should_stop=_PARENT_GONE.is_set)
+        analyze_run(
+            run,
+            Workspace.open(root).variant_paths(spec.family, spec.variant_id),
+            device,
+            should_stop=_PARENT_GONE.is_set,
+        )
         return time.monotonic() - started
 
 
-def prepare_in_parallel(runs: list[CalibrationRun], workspace, device: str | None = None,
-                        workers: int | None = None, log: Callable[[str], None] = print
-                        ) -> dict[str, tuple[float, float]]:
+def prepare_in_parallel(
+    runs: list[CalibrationRun],
+    workspace,
+    device: str | None = None,
+    workers: int | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, tuple[float, float]]:
     """Train and analyze every run on CPU, one process per core: {variant id: (train s,
     analysis s)}, empty when there is one core or a GPU (then train_and_analyze does it all).
 
@@ -261,18 +327,26 @@ def prepare_in_parallel(runs: list[CalibrationRun], workspace, device: str | Non
         return {}
     threads = max(1, (os.cpu_count() or 1) // workers)
     root, parent = str(workspace.root), os.getpid()
-    to_train = sorted((r for r in runs if not trained(r, workspace)),
-                      key=lambda r: variant_spec(r).training.epochs, reverse=True)
-    log(f"training {len(to_train)} and analyzing {len(runs)} runs in {workers} processes "
-        f"({threads} thread(s) each)")
+    to_train = sorted(
+        (r for r in runs if not trained(r, workspace)),
+        key=lambda r: variant_spec(r).training.epochs,
+        reverse=True,
+    )
+    log(
+        f"training {len(to_train)} and analyzing {len(runs)} runs in {workers} processes "
+        f"({threads} thread(s) each)"
+    )
     seconds = {variant_spec(r).variant_id: (0.0, 0.0) for r in runs}
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                             initargs=(parent, threads)) as pool:
-        pending = {pool.submit(_train_in_worker, r, root, device): (r, "train")
-                   for r in to_train}
-        pending |= {pool.submit(_analyze_in_worker, r, root, device): (r, "analyze")
-                    for r in runs if r not in to_train}
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(parent, threads)
+    ) as pool:
+        pending = {pool.submit(_train_in_worker, r, root, device): (r, "train") for r in to_train}
+        pending |= {
+            pool.submit(_analyze_in_worker, r, root, device): (r, "analyze")
+            for r in runs
+            if r not in to_train
+        }
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
@@ -283,8 +357,10 @@ def prepare_in_parallel(runs: list[CalibrationRun], workspace, device: str | Non
                     status, train_s = future.result()
                     log(f"[{run.role}] {variant_id}: training {status} in {train_s:.0f} s")
                     if status in ("complete", "already_complete"):
-                        pending[pool.submit(_analyze_in_worker, run, root,
-                                            device)] = (run, "analyze")
+                        pending[pool.submit(_analyze_in_worker, run, root, device)] = (
+                            run,
+                            "analyze",
+                        )
                 else:
                     analyze_s = future.result()
                     log(f"[{run.role}] {variant_id}: analyzed in {analyze_s:.0f} s")

@@ -45,25 +45,41 @@ def check_speed(run: RunEvidence) -> Check:
     claim = "trajectory slowest in circuit formation, fastest in the test-loss drop"
     memorization, cleanup, drop_end = phase_windows(run)
     if math.isnan(cleanup) or math.isnan(memorization):
-        return not_run("trajectory_speed", claim, "max/min ≥ 1.5", SOURCE,
-                       "no test-loss drop in this run (cleanup never started)")
+        return not_run(
+            "trajectory_speed",
+            claim,
+            "max/min ≥ 1.5",
+            SOURCE,
+            "no test-loss drop in this run (cleanup never started)",
+        )
     edges = np.asarray(run.dynamics["window_epochs"], dtype=float)
     moves = np.asarray(run.dynamics["displacement"], dtype=float)
     starts, ends = edges[:-1], edges[1:]
     late = np.flatnonzero((starts >= memorization) & (starts < drop_end))
     if len(late) < 2:
-        return not_run("trajectory_speed", claim, "max/min ≥ 1.5", SOURCE,
-                       "fewer than 2 windows between the end of memorization and the drop")
+        return not_run(
+            "trajectory_speed",
+            claim,
+            "max/min ≥ 1.5",
+            SOURCE,
+            "fewer than 2 windows between the end of memorization and the drop",
+        )
     slow, fast = late[np.argmin(moves[late])], late[np.argmax(moves[late])]
     middle = (starts[slow] + ends[slow]) / 2
     slow_ok = memorization <= middle <= cleanup
     fast_ok = bool(overlaps(starts, ends, cleanup, drop_end)[fast])
     ratio = moves[fast] / moves[slow]
-    return make("trajectory_speed", claim, ratio, "max/min ≥ 1.5, min in circuit formation, "
-                "max in the drop", ratio >= 1.5 and slow_ok and fast_ok, SOURCE,
-                f"slowest {moves[slow]:.3g} over {starts[slow]:g}–{ends[slow]:g}, fastest "
-                f"{moves[fast]:.3g} over {starts[fast]:g}–{ends[fast]:g}; circuit formation "
-                f"{memorization:g}–{cleanup:g}, drop {cleanup:g}–{drop_end:g}")
+    return make(
+        "trajectory_speed",
+        claim,
+        ratio,
+        "max/min ≥ 1.5, min in circuit formation, max in the drop",
+        ratio >= 1.5 and slow_ok and fast_ok,
+        SOURCE,
+        f"slowest {moves[slow]:.3g} over {starts[slow]:g}–{ends[slow]:g}, fastest "
+        f"{moves[fast]:.3g} over {starts[fast]:g}–{ends[fast]:g}; circuit formation "
+        f"{memorization:g}–{cleanup:g}, drop {cleanup:g}–{drop_end:g}",
+    )
 
 
 def check_turning(run: RunEvidence) -> Check:
@@ -71,20 +87,36 @@ def check_turning(run: RunEvidence) -> Check:
     claim = "trajectory turns during the test-loss drop (cosine dip)"
     memorization, cleanup, drop_end = phase_windows(run)
     if math.isnan(cleanup) or math.isnan(memorization):
-        return not_run("trajectory_turning", claim, "dip ≥ 0.1", SOURCE,
-                       "no test-loss drop in this run (cleanup never started)")
+        return not_run(
+            "trajectory_turning",
+            claim,
+            "dip ≥ 0.1",
+            SOURCE,
+            "no test-loss drop in this run (cleanup never started)",
+        )
     edges = np.asarray(run.dynamics["window_epochs"], dtype=float)
     cosines = np.asarray(run.dynamics["turning_cosine"], dtype=float)
     pair_start, pair_end = edges[:-2], edges[2:]
     plateau = (pair_start >= memorization) & (pair_end <= cleanup)
     drop = overlaps(pair_start, pair_end, cleanup, drop_end)
     if not plateau.any() or not drop.any():
-        return not_run("trajectory_turning", claim, "dip ≥ 0.1", SOURCE,
-                       "too few windows inside circuit formation or the drop")
+        return not_run(
+            "trajectory_turning",
+            claim,
+            "dip ≥ 0.1",
+            SOURCE,
+            "too few windows inside circuit formation or the drop",
+        )
     level, lowest = float(np.median(cosines[plateau])), float(cosines[drop].min())
-    return make("trajectory_turning", claim, level - lowest, "dip ≥ 0.1",
-                level - lowest >= 0.1, SOURCE,
-                f"circuit-formation cosine {level:.2f} → {lowest:.2f} in the drop")
+    return make(
+        "trajectory_turning",
+        claim,
+        level - lowest,
+        "dip ≥ 0.1",
+        level - lowest >= 0.1,
+        SOURCE,
+        f"circuit-formation cosine {level:.2f} → {lowest:.2f} in the drop",
+    )
 
 
 def signature_checks(run: RunEvidence) -> list[Check]:

@@ -59,7 +59,19 @@ def list_families() -> list[str]:
 
 
 __all__ = [
-    "FAMILIES", "Batch", "Family", "ModelConfig", "ParamSpec", "Preset", "Probe", "Task",
-    "TrainingConfig", "ValidationError", "format_id_number", "get_family", "list_families",
-    "parse_number", "register_family",
+    "FAMILIES",
+    "Batch",
+    "Family",
+    "ModelConfig",
+    "ParamSpec",
+    "Preset",
+    "Probe",
+    "Task",
+    "TrainingConfig",
+    "ValidationError",
+    "format_id_number",
+    "get_family",
+    "list_families",
+    "parse_number",
+    "register_family",
 ]

@@ -110,8 +110,12 @@ class ParamSpec:
 
     def describe(self) -> dict[str, Any]:
         """A JSON-friendly description for docs, forms and the CLI."""
-        return {"name": self.name, "type": self.type.__name__, "default": self.default,
-                "description": self.description}
+        return {
+            "name": self.name,
+            "type": self.type.__name__,
+            "default": self.default,
+            "description": self.description,
+        }
 
 
 @dataclass(frozen=True)
@@ -161,10 +165,14 @@ class TrainingConfig:
             raise ValidationError(f"lr must be in (0, 10], got {lr!r}")
         weight_decay = parse_number("weight_decay", self.weight_decay)
         _check_range("weight_decay", weight_decay, 0, 100, "in [0, 100]")
-        for name, value in (("epochs", epochs), ("lr", lr), ("weight_decay", weight_decay),
-                            ("betas", _parse_betas(self.betas)),
-                            ("batch_size", _parse_batch_size(self.batch_size)),
-                            ("checkpoints", _parse_schedule(self.checkpoints))):
+        for name, value in (
+            ("epochs", epochs),
+            ("lr", lr),
+            ("weight_decay", weight_decay),
+            ("betas", _parse_betas(self.betas)),
+            ("batch_size", _parse_batch_size(self.batch_size)),
+            ("checkpoints", _parse_schedule(self.checkpoints)),
+        ):
             object.__setattr__(self, name, value)
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> TrainingConfig:
@@ -207,8 +215,9 @@ def _parse_batch_size(value: Any) -> int | None:
     if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "full")):
         return None
     size = parse_number("batch_size", value, int)
-    _check_range("batch_size", size, 1, MAX_BATCH_SIZE,
-                 f"'full' or an integer in 1..{MAX_BATCH_SIZE:,}")
+    _check_range(
+        "batch_size", size, 1, MAX_BATCH_SIZE, f"'full' or an integer in 1..{MAX_BATCH_SIZE:,}"
+    )
     return size
 
 

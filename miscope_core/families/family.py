@@ -19,10 +19,16 @@ if TYPE_CHECKING:
     import torch
 
 
-DISPLAY_CONTEXT_KEYS = frozenset({
-    "token_basis_name", "token_basis_labels", "token_basis_frequency", "frequency_labels",
-    "n_tokens", "probe_grid_shape",
-})
+DISPLAY_CONTEXT_KEYS = frozenset(
+    {
+        "token_basis_name",
+        "token_basis_labels",
+        "token_basis_frequency",
+        "frequency_labels",
+        "n_tokens",
+        "probe_grid_shape",
+    }
+)
 
 
 class Task(Protocol):
@@ -92,8 +98,14 @@ class Family:
             "title": self.title,
             "description": self.description,
             "parameters": [spec.describe() for spec in self.param_specs],
-            "presets": {name: {"description": p.description, "params": dict(p.params),
-                               "training": dict(p.training)} for name, p in self.presets.items()},
+            "presets": {
+                name: {
+                    "description": p.description,
+                    "params": dict(p.params),
+                    "training": dict(p.training),
+                }
+                for name, p in self.presets.items()
+            },
             "default_preset": self.default_preset,
             "architecture": self.model_config(defaults).as_dict(),
             "probe": self.probe_description(defaults),
@@ -113,8 +125,12 @@ class Family:
         probe row.
         """
         cfg = self.model_config(params)
-        per_layer = (6 * cfg.d_model + 4 * cfg.n_heads * cfg.d_head + 2 * cfg.n_heads * cfg.n_ctx
-                     + 2 * (cfg.d_mlp or 0))
+        per_layer = (
+            6 * cfg.d_model
+            + 4 * cfg.n_heads * cfg.d_head
+            + 2 * cfg.n_heads * cfg.n_ctx
+            + 2 * (cfg.d_mlp or 0)
+        )
         per_position = cfg.d_vocab_out + cfg.n_layers * per_layer
         return 4 * self.probe_rows(params) * cfg.n_ctx * per_position
 
@@ -139,8 +155,9 @@ class Family:
         """The seed that draws the initial weights."""
         return int(params["seed"])
 
-    def make_task(self, params: Mapping[str, Any], device: str,
-                  training: TrainingConfig | None = None) -> Task:
+    def make_task(
+        self, params: Mapping[str, Any], device: str, training: TrainingConfig | None = None
+    ) -> Task:
         """Build training and evaluation data (`training`: the run's settings, e.g. batch_size)."""
         raise NotImplementedError
 

@@ -59,6 +59,7 @@ def _check_seed(value: int) -> str | None:
 def _check_range(low: int, high: int):
     def check(value: int) -> str | None:
         return None if low <= value <= high else f"must be between {low} and {high}"
+
     return check
 
 
@@ -80,12 +81,15 @@ def next_token_targets(tokens: np.ndarray, positions: np.ndarray) -> np.ndarray:
 
 def half_positions(half_length: int) -> dict[str, np.ndarray]:
     """Query positions whose next token is scored by each evaluation set."""
-    return {"first_half": np.arange(0, half_length - 1),
-            "repeated_half": np.arange(half_length, 2 * half_length - 1)}
+    return {
+        "first_half": np.arange(0, half_length - 1),
+        "repeated_half": np.arange(half_length, 2 * half_length - 1),
+    }
 
 
-def periodic_batch(n: int, vocab_size: int, n_ctx: int, min_period: int, max_period: int,
-                   generator):
+def periodic_batch(
+    n: int, vocab_size: int, n_ctx: int, min_period: int, max_period: int, generator
+):
     """Training tokens [n, n_ctx]: a random segment of random length, repeated periodically."""
     import torch
 
@@ -127,8 +131,14 @@ class InductionTask:
         """A fresh minibatch drawn from `generator` (the epoch number is not used)."""
         import torch
 
-        tokens = periodic_batch(self.batch_size, self.vocab_size, 2 * self.half_length,
-                                self.min_period, self.half_length, generator)
+        tokens = periodic_batch(
+            self.batch_size,
+            self.vocab_size,
+            2 * self.half_length,
+            self.min_period,
+            self.half_length,
+            generator,
+        )
         targets = torch.full_like(tokens, -1)
         targets[:, :-1] = tokens[:, 1:]
         return Batch(tokens.to(self.device), targets.to(self.device))
@@ -152,11 +162,22 @@ class InductionHeads(Family):
     )
     param_specs = (
         ParamSpec("vocab_size", int, 32, "number of distinct tokens", _check_range(4, 1024)),
-        ParamSpec("half_length", int, 16, "H: sequences hold 2H tokens; probe rows are [x, x] "
-                  "with H distinct tokens (H <= vocab_size)", _check_range(2, 256)),
-        ParamSpec("min_period", int, 2, "shortest repeated segment in training sequences "
-                  "(lengths are uniform in min_period..H; H gives the positional shortcut)",
-                  _check_range(1, 256)),
+        ParamSpec(
+            "half_length",
+            int,
+            16,
+            "H: sequences hold 2H tokens; probe rows are [x, x] "
+            "with H distinct tokens (H <= vocab_size)",
+            _check_range(2, 256),
+        ),
+        ParamSpec(
+            "min_period",
+            int,
+            2,
+            "shortest repeated segment in training sequences "
+            "(lengths are uniform in min_period..H; H gives the positional shortcut)",
+            _check_range(1, 256),
+        ),
         ParamSpec("seed", int, 0, "model initialisation seed", _check_seed),
         ParamSpec("data_seed", int, 0, "seed of the training minibatch stream", _check_seed),
     )
@@ -166,8 +187,13 @@ class InductionHeads(Family):
             "Larger: vocabulary 64, 2x32 tokens, 2,000 steps. Repeated-half loss near ln 64 "
             "until step ~260, drops to ~1.8 by step 440 as the induction head forms, again at "
             "~1,100-1,300, < 0.03 by 1,500. About 6.5 minutes on 2 busy CPU cores.",
-            params={"vocab_size": 64, "half_length": 32, "min_period": 2, "seed": 0,
-                    "data_seed": 0},
+            params={
+                "vocab_size": 64,
+                "half_length": 32,
+                "min_period": 2,
+                "seed": 0,
+                "data_seed": 0,
+            },
             training={"epochs": 2000},
         ),
         "quick": Preset(
@@ -175,15 +201,19 @@ class InductionHeads(Family):
             "CPU-sized: vocabulary 32, 2x16 tokens, 1,000 steps. Repeated-half loss stays near "
             "ln 32 until step ~150, drops to ~1 by step 350 as a layer-1 induction head forms, "
             "then to < 0.05 by step 800. About 2.5 minutes on 2 busy CPU cores.",
-            params={"vocab_size": 32, "half_length": 16, "min_period": 2, "seed": 0,
-                    "data_seed": 0},
+            params={
+                "vocab_size": 32,
+                "half_length": 16,
+                "min_period": 2,
+                "seed": 0,
+                "data_seed": 0,
+            },
             training={"epochs": 1000},
         ),
         "tiny": Preset(
             "tiny",
             "Plumbing only: vocabulary 16, 2x4 tokens, 30 steps; no induction head forms.",
-            params={"vocab_size": 16, "half_length": 4, "min_period": 2, "seed": 0,
-                    "data_seed": 0},
+            params={"vocab_size": 16, "half_length": 4, "min_period": 2, "seed": 0, "data_seed": 0},
             training={"epochs": 30, "checkpoints": "every:10"},
         ),
     }
@@ -195,23 +225,38 @@ class InductionHeads(Family):
         if params["half_length"] > params["vocab_size"]:
             raise ValidationError(
                 f"half_length must be <= vocab_size ({params['vocab_size']}) so that a half "
-                f"holds distinct tokens, got {params['half_length']}")
+                f"holds distinct tokens, got {params['half_length']}"
+            )
         if params["min_period"] > params["half_length"]:
             raise ValidationError(
                 f"min_period must be <= half_length ({params['half_length']}), "
-                f"got {params['min_period']}")
+                f"got {params['min_period']}"
+            )
         return params
 
     def model_config(self, params: Mapping[str, Any]) -> ModelConfig:
         """2 layers, 4 heads of 16, d_model 64, no MLP, context 2H."""
         v = params["vocab_size"]
-        return ModelConfig(n_layers=2, n_heads=4, d_model=64, d_head=16, d_mlp=None,
-                           d_vocab=v, d_vocab_out=v, n_ctx=2 * params["half_length"])
+        return ModelConfig(
+            n_layers=2,
+            n_heads=4,
+            d_model=64,
+            d_head=16,
+            d_mlp=None,
+            d_vocab=v,
+            d_vocab_out=v,
+            n_ctx=2 * params["half_length"],
+        )
 
     def default_training(self, params: Mapping[str, Any]) -> TrainingConfig:
         """AdamW lr 3e-3, weight decay 0.01, betas (0.9, 0.98), 64 sequences per step."""
-        return TrainingConfig(epochs=2000, lr=3e-3, weight_decay=0.01, betas=(0.9, 0.98),
-                              batch_size=DEFAULT_BATCH_SIZE)
+        return TrainingConfig(
+            epochs=2000,
+            lr=3e-3,
+            weight_decay=0.01,
+            betas=(0.9, 0.98),
+            batch_size=DEFAULT_BATCH_SIZE,
+        )
 
     def default_checkpoints(self, params: Mapping[str, Any], epochs: int) -> list[int]:
         """Every 1% of the run over its first 60% (the phase change falls at ~20-40% of the
@@ -221,13 +266,23 @@ class InductionHeads(Family):
         early = [e for e in (0, 1, 2, 5) if e < epochs]
         return sorted({*dense, *coarse, *early, epochs})
 
-    def make_task(self, params: Mapping[str, Any], device: str,
-                  training: TrainingConfig | None = None) -> InductionTask:
+    def make_task(
+        self, params: Mapping[str, Any], device: str, training: TrainingConfig | None = None
+    ) -> InductionTask:
         """Periodic training minibatches and the fixed first/repeated-half evaluation sets."""
-        batch_size = (training.batch_size if training is not None and training.batch_size
-                      else DEFAULT_BATCH_SIZE)
-        return InductionTask(params["vocab_size"], params["half_length"], params["min_period"],
-                             batch_size, self._evaluation_sets(params, device), device)
+        batch_size = (
+            training.batch_size
+            if training is not None and training.batch_size
+            else DEFAULT_BATCH_SIZE
+        )
+        return InductionTask(
+            params["vocab_size"],
+            params["half_length"],
+            params["min_period"],
+            batch_size,
+            self._evaluation_sets(params, device),
+            device,
+        )
 
     def _evaluation_sets(self, params: Mapping[str, Any], device: str) -> dict[str, Batch]:
         import torch
@@ -239,25 +294,33 @@ class InductionHeads(Family):
         shared = torch.from_numpy(tokens).to(device)  # one tensor: the trainer reuses its logits
         scored = {"test": np.arange(2 * h - 1), **half_positions(h)}
         return {
-            "train": Batch(train.to(device), torch.from_numpy(
-                next_token_targets(train.numpy(), np.arange(2 * h))).to(device)),
-            **{name: Batch(shared, torch.from_numpy(next_token_targets(tokens, positions))
-                           .to(device)) for name, positions in scored.items()},
+            "train": Batch(
+                train.to(device),
+                torch.from_numpy(next_token_targets(train.numpy(), np.arange(2 * h))).to(device),
+            ),
+            **{
+                name: Batch(
+                    shared, torch.from_numpy(next_token_targets(tokens, positions)).to(device)
+                )
+                for name, positions in scored.items()
+            },
         }
 
     def build_probe(self, params: Mapping[str, Any]) -> Probe:
         """PROBE_SEQUENCES rows [x, x] (fixed seed) with next-token targets (-1 at the end)."""
-        tokens = repeated_sequences(PROBE_SEQUENCES, params["vocab_size"],
-                                    params["half_length"], PROBE_SEED)
+        tokens = repeated_sequences(
+            PROBE_SEQUENCES, params["vocab_size"], params["half_length"], PROBE_SEED
+        )
         positions = np.arange(tokens.shape[1])
-        return Probe(tokens, self.probe_description(params),
-                     next_token_targets(tokens, positions))
+        return Probe(tokens, self.probe_description(params), next_token_targets(tokens, positions))
 
     def probe_description(self, params: Mapping[str, Any]) -> str:
         """What the probe rows are."""
         h, v = params["half_length"], params["vocab_size"]
-        return (f"{PROBE_SEQUENCES} sequences [x, x] of 2x{h} tokens, x = {h} distinct tokens "
-                f"of {v} (seed {PROBE_SEED}); targets are the next tokens")
+        return (
+            f"{PROBE_SEQUENCES} sequences [x, x] of 2x{h} tokens, x = {h} distinct tokens "
+            f"of {v} (seed {PROBE_SEED}); targets are the next tokens"
+        )
 
     def context(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Positions, previous-occurrence offsets and the readout (no token basis)."""
@@ -268,8 +331,9 @@ class InductionHeads(Family):
             "token_positions": np.arange(2 * h),
             "half_length": h,
             "prev_token_offset": 1,
-            "previous_occurrence_position": np.where(np.arange(2 * h) >= h,
-                                                     np.arange(2 * h) - h, -1),
+            "previous_occurrence_position": np.where(
+                np.arange(2 * h) >= h, np.arange(2 * h) - h, -1
+            ),
             "induction_source_position": induction_source_positions(h),
             "previous_token_position": previous_token_positions(2 * h),
             "repeated_half_mask": np.arange(2 * h) >= h,
@@ -288,14 +352,26 @@ class InductionHeads(Family):
 
     def context_keys(self) -> frozenset[str]:
         """Keys returned by context()."""
-        return frozenset({
-            "n_tokens", "probe_sequence_length", "position_labels", "token_positions",
-            "half_length", "prev_token_offset", "previous_occurrence_position",
-            "induction_source_position", "previous_token_position", "repeated_half_mask",
-            "readout_position", "probe_labels",
-        })
+        return frozenset(
+            {
+                "n_tokens",
+                "probe_sequence_length",
+                "position_labels",
+                "token_positions",
+                "half_length",
+                "prev_token_offset",
+                "previous_occurrence_position",
+                "induction_source_position",
+                "previous_token_position",
+                "repeated_half_mask",
+                "readout_position",
+                "probe_labels",
+            }
+        )
 
     def variant_stem(self, params: Mapping[str, Any]) -> str:
         """e.g. v32_h8_m2_seed0_dseed0"""
-        return (f"v{params['vocab_size']}_h{params['half_length']}_m{params['min_period']}"
-                f"_seed{params['seed']}_dseed{params['data_seed']}")
+        return (
+            f"v{params['vocab_size']}_h{params['half_length']}_m{params['min_period']}"
+            f"_seed{params['seed']}_dseed{params['data_seed']}"
+        )

@@ -120,8 +120,13 @@ class ModuloAddition(Family):
         ParamSpec("prime", int, 113, "the modulus p (a prime >= 3)", _check_prime),
         ParamSpec("seed", int, 999, "model initialisation seed", _check_seed),
         ParamSpec("data_seed", int, 598, "seed of the train/test split", _check_seed),
-        ParamSpec("train_fraction", float, 0.3, "fraction of the p^2 pairs used for training",
-                  _check_fraction),
+        ParamSpec(
+            "train_fraction",
+            float,
+            0.3,
+            "fraction of the p^2 pairs used for training",
+            _check_fraction,
+        ),
     )
     presets = {
         "canonical": Preset(
@@ -162,8 +167,17 @@ class ModuloAddition(Family):
     def model_config(self, params: Mapping[str, Any]) -> ModelConfig:
         """1 layer, d_model 128, 4 heads of 32, d_mlp 512, vocab p + 1 ('=' is p), 3 positions."""
         p = params["prime"]
-        return ModelConfig(n_layers=1, n_heads=4, d_model=128, d_head=32, d_mlp=512,
-                           d_vocab=p + 1, d_vocab_out=p, n_ctx=3, act_fn="relu")
+        return ModelConfig(
+            n_layers=1,
+            n_heads=4,
+            d_model=128,
+            d_head=32,
+            d_mlp=512,
+            d_vocab=p + 1,
+            d_vocab_out=p,
+            n_ctx=3,
+            act_fn="relu",
+        )
 
     def default_training(self, params: Mapping[str, Any]) -> TrainingConfig:
         """Full-batch AdamW, lr 1e-3, weight decay 1.0, betas (0.9, 0.98)."""
@@ -181,8 +195,9 @@ class ModuloAddition(Family):
         """Biases stay at zero, as in the TransformerLens grokking demo."""
         return name.endswith(".bias")
 
-    def make_task(self, params: Mapping[str, Any], device: str,
-                  training: TrainingConfig | None = None) -> ModuloAdditionTask:
+    def make_task(
+        self, params: Mapping[str, Any], device: str, training: TrainingConfig | None = None
+    ) -> ModuloAdditionTask:
         """Split the grid with data_seed into train and test batches."""
         import torch
 
@@ -239,13 +254,24 @@ class ModuloAddition(Family):
 
     def context_keys(self) -> frozenset[str]:
         """Keys returned by context()."""
-        return frozenset({
-            "token_basis", "token_basis_name", "token_basis_labels", "token_basis_frequency",
-            "frequency_labels", "n_tokens", "probe_grid_shape", "probe_labels",
-            "probe_train_mask", "readout_position",
-        })
+        return frozenset(
+            {
+                "token_basis",
+                "token_basis_name",
+                "token_basis_labels",
+                "token_basis_frequency",
+                "frequency_labels",
+                "n_tokens",
+                "probe_grid_shape",
+                "probe_labels",
+                "probe_train_mask",
+                "readout_position",
+            }
+        )
 
     def variant_stem(self, params: Mapping[str, Any]) -> str:
         """e.g. p59_seed999_dseed598_tf0.4"""
-        return (f"p{params['prime']}_seed{params['seed']}_dseed{params['data_seed']}"
-                f"_tf{format_id_number(params['train_fraction'])}")
+        return (
+            f"p{params['prime']}_seed{params['seed']}_dseed{params['data_seed']}"
+            f"_tf{format_id_number(params['train_fraction'])}"
+        )

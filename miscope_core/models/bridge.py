@@ -23,9 +23,18 @@ def bridge_config(cfg: ModelConfig, seed: int):
     from transformer_lens.config import TransformerBridgeConfig
 
     return TransformerBridgeConfig(
-        n_layers=cfg.n_layers, n_heads=cfg.n_heads, d_model=cfg.d_model, d_head=cfg.d_head,
-        d_mlp=cfg.d_mlp, attn_only=cfg.attn_only, act_fn=cfg.act_fn, normalization_type=None,
-        d_vocab=cfg.d_vocab, d_vocab_out=cfg.d_vocab_out, n_ctx=cfg.n_ctx, seed=seed,
+        n_layers=cfg.n_layers,
+        n_heads=cfg.n_heads,
+        d_model=cfg.d_model,
+        d_head=cfg.d_head,
+        d_mlp=cfg.d_mlp,
+        attn_only=cfg.attn_only,
+        act_fn=cfg.act_fn,
+        normalization_type=None,
+        d_vocab=cfg.d_vocab,
+        d_vocab_out=cfg.d_vocab_out,
+        n_ctx=cfg.n_ctx,
+        seed=seed,
     )
 
 

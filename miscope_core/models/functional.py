@@ -41,15 +41,23 @@ def forward_from_embeddings(
     return _forward(weights, cfg, embedded, last_only, None)
 
 
-def _forward(weights, cfg: ModelConfig, embedded: torch.Tensor, last_only: bool,
-             table_tokens: torch.Tensor | None) -> torch.Tensor:
+def _forward(
+    weights,
+    cfg: ModelConfig,
+    embedded: torch.Tensor,
+    last_only: bool,
+    table_tokens: torch.Tensor | None,
+) -> torch.Tensor:
     n_pos = embedded.shape[1]
     pos_embed = weights["pos_embed.weight"][:n_pos]
     resid = embedded + pos_embed
     for layer in range(cfg.n_layers):
         final_only = last_only and layer == cfg.n_layers - 1
-        project = (_TableProjection(weights["embed.weight"], pos_embed, table_tokens)
-                   if layer == 0 and table_tokens is not None else _ResidualProjection(resid))
+        project = (
+            _TableProjection(weights["embed.weight"], pos_embed, table_tokens)
+            if layer == 0 and table_tokens is not None
+            else _ResidualProjection(resid)
+        )
         resid = _block(weights, cfg, layer, resid, project, final_only)
     return resid @ weights["unembed.weight"].T + weights["unembed.bias"]
 
@@ -78,14 +86,12 @@ class _TableProjection:
         self.rows = tokens + embed.shape[0] * torch.arange(tokens.shape[1], device=tokens.device)
 
     def __call__(self, weights, prefix: str, last: bool) -> torch.Tensor:
-        inputs, rows = (self.inputs[-1:], self.tokens[:, -1]) if last else (self.inputs,
-                                                                              self.rows)
+        inputs, rows = (self.inputs[-1:], self.tokens[:, -1]) if last else (self.inputs, self.rows)
         table = _linear(weights, prefix, inputs).flatten(0, 1)
         return torch.nn.functional.embedding(rows, table)
 
 
-def _block(weights, cfg: ModelConfig, layer: int, resid: torch.Tensor, project,
-           final_only: bool):
+def _block(weights, cfg: ModelConfig, layer: int, resid: torch.Tensor, project, final_only: bool):
     prefix = f"blocks.{layer}"
     batch, n_pos, _ = resid.shape
     heads = (cfg.n_heads, cfg.d_head)

@@ -44,7 +44,7 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict | 
 
 
 def _data_section(payload: bytes) -> bytes:
-    return payload[8 + int.from_bytes(payload[:8], "little"):]
+    return payload[8 + int.from_bytes(payload[:8], "little") :]
 
 
 def _with_sorted_header(payload: bytes) -> bytes:
@@ -64,8 +64,11 @@ def read_safetensors_header(path: Path, payload: bytes) -> dict:
         raise CorruptFileError(path, f"truncated to {len(payload)} bytes")
     header_len = int.from_bytes(payload[:8], "little")
     if header_len > len(payload) - 8:
-        raise CorruptFileError(path, f"header of {header_len} bytes does not fit in a file of "
-                                     f"{len(payload)} bytes (truncated or overwritten)")
+        raise CorruptFileError(
+            path,
+            f"header of {header_len} bytes does not fit in a file of "
+            f"{len(payload)} bytes (truncated or overwritten)",
+        )
     try:
         header = json.loads(payload[8 : 8 + header_len].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

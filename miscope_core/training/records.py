@@ -56,8 +56,14 @@ def recorded_threads(paths: VariantPaths) -> int | None:
 
 
 def write_variant_record(
-    paths: VariantPaths, spec: VariantSpec, family: Family, env: RunEnvironment, status: str,
-    epochs_completed: int, probe: Probe | None = None, error: str | None = None,
+    paths: VariantPaths,
+    spec: VariantSpec,
+    family: Family,
+    env: RunEnvironment,
+    status: str,
+    epochs_completed: int,
+    probe: Probe | None = None,
+    error: str | None = None,
 ) -> None:
     """Create or update variant.json (keeps the creation time)."""
     previous = read_variant_record(paths)
@@ -67,8 +73,11 @@ def write_variant_record(
         "variant_id": spec.variant_id,
         **spec.as_dict(),
         "model": family.model_config(spec.params).as_dict(),
-        "probe": {"hash": probe.hash, "description": probe.description,
-                  "shape": list(probe.tokens.shape)},
+        "probe": {
+            "hash": probe.hash,
+            "description": probe.description,
+            "shape": list(probe.tokens.shape),
+        },
         "status": status,
         "epochs_completed": epochs_completed,
         "device": env.device,

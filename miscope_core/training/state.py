@@ -53,8 +53,10 @@ class ResumeState:
         resume.prev.safetensors: a kill mid-write leaves both."""
         tensors = {f"weights.{k}": v for k, v in self.weights.items()}
         # row `epoch` too: at the end of a run it holds the final evaluation
-        tensors |= {f"metrics.{k}": torch.from_numpy(v[: self.epoch + 1].copy())
-                    for k, v in self.metrics.items()}
+        tensors |= {
+            f"metrics.{k}": torch.from_numpy(v[: self.epoch + 1].copy())
+            for k, v in self.metrics.items()
+        }
         tensors["rng.torch"] = self.torch_rng
         tensors["rng.data"] = self.data_rng
         groups = self.optimizer["param_groups"]
@@ -82,13 +84,19 @@ class ResumeState:
                 state.setdefault(int(index), {})[name] = value
         return cls(
             epoch=int(meta["epoch"]),
-            weights={k.removeprefix("weights."): v for k, v in tensors.items()
-                     if k.startswith("weights.")},
+            weights={
+                k.removeprefix("weights."): v
+                for k, v in tensors.items()
+                if k.startswith("weights.")
+            },
             optimizer={"state": state, "param_groups": meta["param_groups"]},
             torch_rng=tensors["rng.torch"],
             data_rng=tensors["rng.data"],
-            metrics={k.removeprefix("metrics."): v.numpy() for k, v in tensors.items()
-                     if k.startswith("metrics.")},
+            metrics={
+                k.removeprefix("metrics."): v.numpy()
+                for k, v in tensors.items()
+                if k.startswith("metrics.")
+            },
             source=path,
         )
 
@@ -114,17 +122,20 @@ def load_resume_state(paths) -> ResumeState | None:
             damaged.append(exc)
             continue
         if damaged:
-            state.lost = (f"resumed from {candidate.name} at epoch {state.epoch}; the epochs "
-                          f"after it are trained again (still bit-identical)")
+            state.lost = (
+                f"resumed from {candidate.name} at epoch {state.epoch}; the epochs "
+                f"after it are trained again (still bit-identical)"
+            )
             _report(damaged, state)
         return state
     state = _from_newest_checkpoint(paths, damaged)
     if state is None:
         names = ", ".join(str(e.path) for e in damaged)
-        raise CorruptFileError(damaged[0].path, f"{damaged[0].reason} (and no intact "
-                               f"fallback among {names} and the checkpoints)",
-                               "delete the variant's checkpoints folder to train it again "
-                               "from epoch 0")
+        raise CorruptFileError(
+            damaged[0].path,
+            f"{damaged[0].reason} (and no intact fallback among {names} and the checkpoints)",
+            "delete the variant's checkpoints folder to train it again from epoch 0",
+        )
     _report(damaged, state)
     return state
 
@@ -137,12 +148,19 @@ def _from_newest_checkpoint(paths, damaged: list[CorruptFileError]) -> ResumeSta
             damaged.append(exc)
             continue
         return ResumeState(
-            epoch=epoch, weights=weights, optimizer=None, torch_rng=None, data_rng=None,
-            metrics=_metrics_before(paths, epoch), source=checkpoint_path(paths.checkpoints,
-                                                                          epoch),
-            lost=(f"resumed from checkpoint epoch {epoch} with the optimizer's moments "
-                  f"(AdamW) and the RNG streams reset: the run is no longer bit-identical "
-                  f"to an unbroken one"))
+            epoch=epoch,
+            weights=weights,
+            optimizer=None,
+            torch_rng=None,
+            data_rng=None,
+            metrics=_metrics_before(paths, epoch),
+            source=checkpoint_path(paths.checkpoints, epoch),
+            lost=(
+                f"resumed from checkpoint epoch {epoch} with the optimizer's moments "
+                f"(AdamW) and the RNG streams reset: the run is no longer bit-identical "
+                f"to an unbroken one"
+            ),
+        )
     return None
 
 

@@ -58,8 +58,10 @@ class TrainingDiverged(RuntimeError):
 
     def __init__(self, epoch: int, loss: float, lr: float):
         kind = "NaN" if math.isnan(loss) else "infinite"
-        super().__init__(f"loss became {kind} at epoch {epoch}; training stopped. "
-                         f"Try a smaller learning rate than lr={lr:g}")
+        super().__init__(
+            f"loss became {kind} at epoch {epoch}; training stopped. "
+            f"Try a smaller learning rate than lr={lr:g}"
+        )
         self.epoch = epoch
 
 
@@ -95,23 +97,35 @@ def train_variant(
     with deterministic_torch(env.threads, env.device):
         run = _TrainingRun(family, spec, paths, env, schedule)
         if run.finished(epochs):
-            return TrainingResult(spec.variant_id, paths, "already_complete", run.start_epoch,
-                                  list_checkpoint_epochs(paths.checkpoints))
+            return TrainingResult(
+                spec.variant_id,
+                paths,
+                "already_complete",
+                run.start_epoch,
+                list_checkpoint_epochs(paths.checkpoints),
+            )
         try:
             status = run.loop(on_progress, should_stop or (lambda: False), resume_every_s)
         except TrainingDiverged as exc:
             run.write_record("failed", run.epochs_done, error=str(exc))
             raise
     run.write_record(status, run.epochs_done)
-    return TrainingResult(spec.variant_id, paths, status, run.epochs_done,
-                          list_checkpoint_epochs(paths.checkpoints))
+    return TrainingResult(
+        spec.variant_id, paths, status, run.epochs_done, list_checkpoint_epochs(paths.checkpoints)
+    )
 
 
 class _TrainingRun:
     """State of one training process: model weights, optimizer, data, metrics."""
 
-    def __init__(self, family: Family, spec: VariantSpec, paths: VariantPaths,
-                 env: RunEnvironment, schedule: list[int]):
+    def __init__(
+        self,
+        family: Family,
+        spec: VariantSpec,
+        paths: VariantPaths,
+        env: RunEnvironment,
+        schedule: list[int],
+    ):
         from miscope_core.models.bridge import build_bridge
 
         self.family, self.spec, self.paths, self.env = family, spec, paths, env
@@ -130,11 +144,15 @@ class _TrainingRun:
                 trainable.append(param)
         self.trainable_names = [n for n, p in self.weights.items() if p.requires_grad]
         t = spec.training
-        self.optimizer = torch.optim.AdamW(trainable, lr=t.lr, weight_decay=t.weight_decay,
-                                           betas=t.betas)
+        self.optimizer = torch.optim.AdamW(
+            trainable, lr=t.lr, weight_decay=t.weight_decay, betas=t.betas
+        )
         self.data_rng = torch.Generator().manual_seed(int(spec.params.get("data_seed", 0)))
-        self.metrics = {f"{name}_{m}": np.full(t.epochs + 1, np.nan)
-                        for name in self.task.eval_sets() for m in ("loss", "accuracy")}
+        self.metrics = {
+            f"{name}_{m}": np.full(t.epochs + 1, np.nan)
+            for name in self.task.eval_sets()
+            for m in ("loss", "accuracy")
+        }
         self.start_epoch = 0
         state = load_resume_state(paths)  # falls back past damaged files, says what is lost
         if state is not None:
@@ -149,13 +167,24 @@ class _TrainingRun:
         if self.start_epoch > epochs:
             return True
         complete = read_variant_record(self.paths).get("status") == "complete"
-        return (self.start_epoch == epochs and complete
-                and epochs in list_checkpoint_epochs(self.paths.checkpoints))
+        return (
+            self.start_epoch == epochs
+            and complete
+            and epochs in list_checkpoint_epochs(self.paths.checkpoints)
+        )
 
     def write_record(self, status: str, epochs_completed: int, error: str | None = None) -> None:
         """Rewrite variant.json with the run's status and the epoch it has reached."""
-        write_variant_record(self.paths, self.spec, self.family, self.env, status,
-                             epochs_completed, probe=self.probe, error=error)
+        write_variant_record(
+            self.paths,
+            self.spec,
+            self.family,
+            self.env,
+            status,
+            epochs_completed,
+            probe=self.probe,
+            error=error,
+        )
 
     def _restore(self, state: ResumeState) -> None:
         with torch.no_grad():
@@ -187,8 +216,9 @@ class _TrainingRun:
         arrays = {k: v[:n_epochs] for k, v in self.metrics.items()}
         save_npz_atomic(self.paths.metrics, {"epoch": np.arange(n_epochs), **arrays})
 
-    def _loss_and_accuracy(self, batch: Batch, grad: bool,
-                           shared: dict | None = None) -> tuple[torch.Tensor, float]:
+    def _loss_and_accuracy(
+        self, batch: Batch, grad: bool, shared: dict | None = None
+    ) -> tuple[torch.Tensor, float]:
         last_only = self.task.readout == "last"
         with torch.set_grad_enabled(grad):
             # eval sets that share one token tensor (e.g. different target masks) share logits
@@ -199,8 +229,7 @@ class _TrainingRun:
                     shared[id(batch.tokens)] = logits
             flat_logits = logits.reshape(-1, logits.shape[-1])
             targets = batch.targets.reshape(-1)
-            loss = torch.nn.functional.cross_entropy(flat_logits.double(), targets,
-                                                     ignore_index=-1)
+            loss = torch.nn.functional.cross_entropy(flat_logits.double(), targets, ignore_index=-1)
         counted = targets >= 0
         correct = (flat_logits.argmax(-1) == targets)[counted].float().mean().item()
         return loss, correct
@@ -226,8 +255,9 @@ class _TrainingRun:
                 return "cancelled"
             saved = epoch in self.schedule
             if saved:
-                save_checkpoint(self.paths.checkpoints, epoch,
-                                {k: v.detach() for k, v in self.weights.items()})
+                save_checkpoint(
+                    self.paths.checkpoints, epoch, {k: v.detach() for k, v in self.weights.items()}
+                )
             if epoch == epochs:
                 row = self._record_eval(epoch, None)
             else:

@@ -32,8 +32,24 @@ from miscope_core.views.render import (
 from miscope_core.views.source import VariantSource
 
 __all__ = [
-    "ACROSS_EPOCHS", "ALIASES", "CROSS_EPOCH", "CROSS_VARIANT", "KINDS", "PER_EPOCH", "VIEWS",
-    "VariantSource", "ViewAvailability", "ViewNotAvailableError", "ViewParam", "ViewSpec",
-    "available_views", "get_view", "list_views", "register_view", "render_for_source",
-    "render_view", "validate_params", "view_epochs",
+    "ACROSS_EPOCHS",
+    "ALIASES",
+    "CROSS_EPOCH",
+    "CROSS_VARIANT",
+    "KINDS",
+    "PER_EPOCH",
+    "VIEWS",
+    "VariantSource",
+    "ViewAvailability",
+    "ViewNotAvailableError",
+    "ViewParam",
+    "ViewSpec",
+    "available_views",
+    "get_view",
+    "list_views",
+    "register_view",
+    "render_for_source",
+    "render_view",
+    "validate_params",
+    "view_epochs",
 ]

@@ -24,14 +24,15 @@ class BoundView:
     with the way out in the message.
     """
 
-    def __init__(self, source: VariantSource, name: str, epoch: int | None = None,
-                 **params: Any):
+    def __init__(self, source: VariantSource, name: str, epoch: int | None = None, **params: Any):
         self.source = source
         self.spec = get_view(name)
         status = view_availability(source, self.spec)
         if not status.available:
-            raise ViewNotAvailableError(f"View '{self.spec.name}' is not available for "
-                                        f"'{source.variant_id}': {status.reason}")
+            raise ViewNotAvailableError(
+                f"View '{self.spec.name}' is not available for "
+                f"'{source.variant_id}': {status.reason}"
+            )
         validate_params(self.spec, params, source.model)
         self.epoch = epoch
         self.params = params
@@ -57,13 +58,15 @@ class BoundView:
 
         return show_figure(self, lambda: self.export("html"))
 
-    def export(self, fmt: str = "png", path: str | Path | None = None,
-               epochs: Sequence[int] | None = None) -> Path:
+    def export(
+        self, fmt: str = "png", path: str | Path | None = None, epochs: Sequence[int] | None = None
+    ) -> Path:
         """Write png/svg/pdf/html/gif (gif: one frame per checkpoint in `epochs`, default all)."""
         from miscope_core.views.export import export_source_view
 
-        return export_source_view(self.source, self.spec.name, fmt, path, self.epoch, epochs,
-                                  **self.params)
+        return export_source_view(
+            self.source, self.spec.name, fmt, path, self.epoch, epochs, **self.params
+        )
 
     def to_csv(self) -> str:
         """The plotted data as CSV text."""

@@ -9,10 +9,12 @@ from pathlib import Path
 from miscope_core.views.registry import ALIASES, KINDS, METRICS, ViewSpec, list_views
 
 DOCS_PATH = Path(__file__).resolve().parents[2] / "docs" / "views.md"
-KIND_TITLES = {"per_epoch": "Per-epoch views (one checkpoint; default: the last)",
-               "across_epochs": "Across-epoch views (summary over training, epoch cursor)",
-               "cross_epoch": "Cross-epoch views (computed from many checkpoints)",
-               "cross_variant": "Cross-variant views"}
+KIND_TITLES = {
+    "per_epoch": "Per-epoch views (one checkpoint; default: the last)",
+    "across_epochs": "Across-epoch views (summary over training, epoch cursor)",
+    "cross_epoch": "Cross-epoch views (computed from many checkpoints)",
+    "cross_variant": "Cross-variant views",
+}
 HEADER = """# View catalog
 
 Generated from the view registry by `python -m miscope_core.views.docs`; do not edit by hand
@@ -52,16 +54,21 @@ for a batch). Add a view with `register_view(ViewSpec(...))` in a module under
 
 def requirement_text(spec: ViewSpec) -> str:
     """'metrics.npz' / '`analyzer`' list."""
-    return ", ".join("metrics.npz (training)" if r == METRICS else f"`{r}`"
-                     for r in spec.requires)
+    return ", ".join("metrics.npz (training)" if r == METRICS else f"`{r}`" for r in spec.requires)
 
 
 def view_section(spec: ViewSpec) -> list[str]:
     """Markdown lines for one view."""
     aliases = sorted(a for a, target in ALIASES.items() if target == spec.name)
-    lines = [f"### `{spec.name}`", "", spec.description, "",
-             f"- title: {spec.title}", f"- kind: `{spec.kind}`",
-             f"- requires: {requirement_text(spec)}"]
+    lines = [
+        f"### `{spec.name}`",
+        "",
+        spec.description,
+        "",
+        f"- title: {spec.title}",
+        f"- kind: `{spec.kind}`",
+        f"- requires: {requirement_text(spec)}",
+    ]
     if aliases:
         lines.append("- aliases: " + ", ".join(f"`{a}`" for a in aliases))
     if spec.context_keys:

@@ -24,8 +24,14 @@ from miscope_core.views.source import VariantSource, nearest, open_source
 
 EXPORT_FORMATS = ("png", "svg", "pdf", "html", "gif")
 IMAGE_FORMATS = ("png", "svg", "pdf")
-MIME_TYPES = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf",
-              "html": "text/html", "gif": "image/gif", "csv": "text/csv"}
+MIME_TYPES = {
+    "png": "image/png",
+    "svg": "image/svg+xml",
+    "pdf": "application/pdf",
+    "html": "text/html",
+    "gif": "image/gif",
+    "csv": "text/csv",
+}
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 GIF_FRAME_MS = 600
 
@@ -64,12 +70,16 @@ def check_image_export(fmt: str) -> None:
     try:
         import kaleido  # noqa: F401
     except ImportError:
-        raise ExportError(f"Cannot export {fmt.upper()}: kaleido is not installed "
-                          f"(`uv add kaleido`); HTML export works without it") from None
+        raise ExportError(
+            f"Cannot export {fmt.upper()}: kaleido is not installed "
+            f"(`uv add kaleido`); HTML export works without it"
+        ) from None
     if find_chromium() is None:
-        raise ExportError(f"Cannot export {fmt.upper()}: no Chromium found (install it with "
-                          f"`apt-get install -y chromium`, or set BROWSER_PATH); HTML export "
-                          f"works without it")
+        raise ExportError(
+            f"Cannot export {fmt.upper()}: no Chromium found (install it with "
+            f"`apt-get install -y chromium`, or set BROWSER_PATH); HTML export "
+            f"works without it"
+        )
 
 
 @contextlib.contextmanager
@@ -108,8 +118,14 @@ def slug(value: Any) -> str:
     return re.sub(r"[^A-Za-z0-9.\-]+", "-", str(value)).strip("-")
 
 
-def canonical_export_name(variant_id: str, view: str, fmt: str, epoch: int | None,
-                          params: Mapping[str, Any], epochs: Sequence[int] = ()) -> str:
+def canonical_export_name(
+    variant_id: str,
+    view: str,
+    fmt: str,
+    epoch: int | None,
+    params: Mapping[str, Any],
+    epochs: Sequence[int] = (),
+) -> str:
     """e.g. p59_seed999_dseed598_tf0.4__parameters.pca.pc2_pc3__e3000__group-mlp.png"""
     parts = [variant_id, view]
     if epochs:
@@ -130,8 +146,13 @@ def gif_epochs(source: VariantSource, spec: ViewSpec, epochs: Sequence[int] | No
     return sorted({nearest(available, int(e)) for e in epochs})
 
 
-def gif_bytes(source: VariantSource, spec: ViewSpec, epochs: Sequence[int],
-              params: Mapping[str, Any], on_frame: FrameCallback | None = None) -> bytes:
+def gif_bytes(
+    source: VariantSource,
+    spec: ViewSpec,
+    epochs: Sequence[int],
+    params: Mapping[str, Any],
+    on_frame: FrameCallback | None = None,
+) -> bytes:
     """An animated GIF: one PNG frame per epoch, axis and colour ranges fixed across frames.
 
     Progress counts 2 steps per frame (draw the figure, render the PNG); `on_frame` is told
@@ -140,8 +161,10 @@ def gif_bytes(source: VariantSource, spec: ViewSpec, epochs: Sequence[int],
     from PIL import Image
 
     if not spec.uses_epoch:
-        raise ValueError(f"View '{spec.name}' does not change with the epoch; export it as "
-                         f"png/svg/pdf/html instead of gif")
+        raise ValueError(
+            f"View '{spec.name}' does not change with the epoch; export it as "
+            f"png/svg/pdf/html instead of gif"
+        )
     check_image_export("gif")
     tick = on_frame or (lambda done, total: None)
     total = 2 * len(epochs)
@@ -159,14 +182,27 @@ def gif_bytes(source: VariantSource, spec: ViewSpec, epochs: Sequence[int],
             frames.append(Image.open(io.BytesIO(png)).convert("RGB"))
             tick(len(epochs) + len(frames), total)
     buffer = io.BytesIO()
-    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:],
-                   duration=GIF_FRAME_MS, loop=0, disposal=1)
+    frames[0].save(
+        buffer,
+        format="GIF",
+        save_all=True,
+        append_images=frames[1:],
+        duration=GIF_FRAME_MS,
+        loop=0,
+        disposal=1,
+    )
     return buffer.getvalue()
 
 
-def export_source_bytes(source: VariantSource, view: str, fmt: str, epoch: int | None = None,
-                        epochs: Sequence[int] | None = None, on_frame: FrameCallback | None = None,
-                        **params: Any) -> tuple[bytes, str, str]:
+def export_source_bytes(
+    source: VariantSource,
+    view: str,
+    fmt: str,
+    epoch: int | None = None,
+    epochs: Sequence[int] | None = None,
+    on_frame: FrameCallback | None = None,
+    **params: Any,
+) -> tuple[bytes, str, str]:
     """(file bytes, MIME type, canonical file name) of a view: what a download route serves."""
     fmt = check_format(fmt)
     spec = get_view(view)
@@ -177,14 +213,21 @@ def export_source_bytes(source: VariantSource, view: str, fmt: str, epoch: int |
         return payload, MIME_TYPES[fmt], name
     figure = render_for_source(source, spec, epoch, **params)
     resolved, _ = resolve_epoch(source, spec, epoch)
-    name = canonical_export_name(source.variant_id, spec.name, fmt,
-                                 resolved if spec.uses_epoch else None, params)
+    name = canonical_export_name(
+        source.variant_id, spec.name, fmt, resolved if spec.uses_epoch else None, params
+    )
     return figure_bytes(figure, fmt), MIME_TYPES[fmt], name
 
 
-def export_source_view(source: VariantSource, view: str, fmt: str, path: str | Path | None = None,
-                       epoch: int | None = None, epochs: Sequence[int] | None = None,
-                       **params: Any) -> Path:
+def export_source_view(
+    source: VariantSource,
+    view: str,
+    fmt: str,
+    path: str | Path | None = None,
+    epoch: int | None = None,
+    epochs: Sequence[int] | None = None,
+    **params: Any,
+) -> Path:
     """Write a view to `path` (a file, or a folder for the canonical name; default: the
     workspace's exports/<variant>/<canonical name>) and return the file's path."""
     payload, _, name = export_source_bytes(source, view, fmt, epoch, epochs, **params)
@@ -196,24 +239,37 @@ def export_source_view(source: VariantSource, view: str, fmt: str, path: str | P
     return target
 
 
-def export_view(workspace: Any, variant_id: str, view: str, fmt: str,
-                path: str | Path | None = None, epoch: int | None = None,
-                epochs: Sequence[int] | None = None, **params: Any) -> Path:
+def export_view(
+    workspace: Any,
+    variant_id: str,
+    view: str,
+    fmt: str,
+    path: str | Path | None = None,
+    epoch: int | None = None,
+    epochs: Sequence[int] | None = None,
+    **params: Any,
+) -> Path:
     """Export a view of a variant in a workspace; returns the written path."""
     source = VariantSource.open(workspace, variant_id)
     return export_source_view(source, view, fmt, path, epoch, epochs, **params)
 
 
-def export_bytes(workspace: Any, variant_id: str, view: str, fmt: str, epoch: int | None = None,
-                 **params: Any) -> tuple[bytes, str, str]:
+def export_bytes(
+    workspace: Any, variant_id: str, view: str, fmt: str, epoch: int | None = None, **params: Any
+) -> tuple[bytes, str, str]:
     """(bytes, MIME type, file name) of a view, for a Flask download route."""
     source = open_source(workspace, variant_id)
     return export_source_bytes(source, view, fmt, epoch, **params)
 
 
-def export_many(source: VariantSource, views: Sequence[str], fmt: str,
-                directory: str | Path | None = None, epoch: int | None = None,
-                on_item: Any = None) -> dict[str, Path | Exception]:
+def export_many(
+    source: VariantSource,
+    views: Sequence[str],
+    fmt: str,
+    directory: str | Path | None = None,
+    epoch: int | None = None,
+    on_item: Any = None,
+) -> dict[str, Path | Exception]:
     """Export several views with one browser start; per-view failures are returned, not raised.
 
     `on_item(name, result)` is called after each view (for a progress bar).

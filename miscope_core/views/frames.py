@@ -45,8 +45,10 @@ def collect_extents(figures: Iterable[Any]) -> tuple[dict[str, list[float]], lis
                 values = numeric_values(getattr(trace, letter))
                 if values.size:
                     low, high = extents.setdefault(axis_key(trace, letter), [math.inf, -math.inf])
-                    extents[axis_key(trace, letter)] = [min(low, values.min()),
-                                                        max(high, values.max())]
+                    extents[axis_key(trace, letter)] = [
+                        min(low, values.min()),
+                        max(high, values.max()),
+                    ]
     return extents, z_extent
 
 
@@ -72,7 +74,10 @@ def fix_axis_ranges(figures: list[Any]) -> list[Any]:
             axis.range = padded(low, high, log)
             axis.autorange = False
         for trace in figure.data:
-            if trace.type in ("heatmap", "contour") and trace.zmin is None and \
-                    math.isfinite(z_extent[0]):
+            if (
+                trace.type in ("heatmap", "contour")
+                and trace.zmin is None
+                and math.isfinite(z_extent[0])
+            ):
                 trace.update(zmin=z_extent[0], zmax=z_extent[1])
     return figures

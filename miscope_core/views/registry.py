@@ -73,8 +73,10 @@ class ViewParam:
             bound = f"; valid: {self.rule({})}"
         else:
             bound = ""
-        return (f"`{self.name}` ({self.type.__name__}, default {self.default!r}{bound}): "
-                f"{self.description}")
+        return (
+            f"`{self.name}` ({self.type.__name__}, default {self.default!r}{bound}): "
+            f"{self.description}"
+        )
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,10 @@ class ViewSpec:
             if param.name == name:
                 return param
         known = [p.name for p in self.params]
-        raise KeyError(f"View '{self.name}' has no parameter '{name}'; its parameters: "
-                       f"{', '.join(known) or 'none'}")
+        raise KeyError(
+            f"View '{self.name}' has no parameter '{name}'; its parameters: "
+            f"{', '.join(known) or 'none'}"
+        )
 
     def defaults(self) -> dict[str, Any]:
         """Default keyword parameters."""

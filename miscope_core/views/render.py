@@ -39,23 +39,34 @@ def view_availability(source: VariantSource, spec: ViewSpec) -> ViewAvailability
     missing_context = [k for k in spec.context_keys if k not in source.context_keys]
     if missing_context:
         reason = missing_context_reason(missing_context, source.family_name)
-        return ViewAvailability(spec.name, False, f"not applicable: {reason}",
-                                applicable=False)
+        return ViewAvailability(spec.name, False, f"not applicable: {reason}", applicable=False)
     if spec.requires_mlp and not source.model.get("d_mlp"):
-        return ViewAvailability(spec.name, False, "not applicable: needs MLP layers; this "
-                                "model is attention-only", applicable=False)
+        return ViewAvailability(
+            spec.name,
+            False,
+            "not applicable: needs MLP layers; this model is attention-only",
+            applicable=False,
+        )
     analyzer_reason = analyzer_not_applicable(source, spec)
     if analyzer_reason:
-        return ViewAvailability(spec.name, False, f"not applicable: {analyzer_reason}",
-                                applicable=False)
+        return ViewAvailability(
+            spec.name, False, f"not applicable: {analyzer_reason}", applicable=False
+        )
     if METRICS in spec.requires and not source.has_metrics():
-        return ViewAvailability(spec.name, False, f"no metrics.npz yet; train the variant "
-                                f"(`miscope train {source.family_name} ...`)")
+        return ViewAvailability(
+            spec.name,
+            False,
+            f"no metrics.npz yet; train the variant (`miscope train {source.family_name} ...`)",
+        )
     missing = [a for a in spec.requires if a != METRICS and not source.store.has(a)]
     if missing:
-        return ViewAvailability(spec.name, False, f"missing artifacts of {missing}; run "
-                                f"`miscope analyze {source.variant_id} --analyzers "
-                                f"{','.join(missing)}`")
+        return ViewAvailability(
+            spec.name,
+            False,
+            f"missing artifacts of {missing}; run "
+            f"`miscope analyze {source.variant_id} --analyzers "
+            f"{','.join(missing)}`",
+        )
     return ViewAvailability(spec.name, True)
 
 
@@ -71,8 +82,9 @@ def analyzer_not_applicable(source: VariantSource, spec: ViewSpec) -> str | None
         return None
     for name in spec.requires:
         analyzer = ANALYZERS.get(name)
-        reason = analyzer and analyzer.not_applicable_reason(source.context_keys, config,
-                                                             source.family_name)
+        reason = analyzer and analyzer.not_applicable_reason(
+            source.context_keys, config, source.family_name
+        )
         if reason:
             return f"analyzer '{name}' {reason}"
     return None
@@ -84,14 +96,16 @@ def available_views(source: VariantSource) -> list[ViewAvailability]:
     return sorted(rows, key=lambda r: (not r.available, r.name))
 
 
-def validate_params(spec: ViewSpec, params: Mapping[str, Any],
-                    model: Mapping[str, Any]) -> dict[str, Any]:
+def validate_params(
+    spec: ViewSpec, params: Mapping[str, Any], model: Mapping[str, Any]
+) -> dict[str, Any]:
     """Defaults plus `params`, type- and range-checked; errors say how to call it right."""
     unknown = sorted(set(params) - {p.name for p in spec.params})
     if unknown:
         valid = [p.name for p in spec.params] or "none"
-        raise TypeError(f"View '{spec.name}' has no parameter(s) {unknown}; its parameters: "
-                        f"{valid}")
+        raise TypeError(
+            f"View '{spec.name}' has no parameter(s) {unknown}; its parameters: {valid}"
+        )
     resolved = spec.defaults()
     for name, value in params.items():
         resolved[name] = check_param(spec, spec.param(name), value, model)
@@ -108,7 +122,8 @@ def check_param(spec: ViewSpec, param: ViewParam, value: Any, model: Mapping[str
     if param.type is int and isinstance(value, float) and value.is_integer():
         value = int(value)
     ok_type = isinstance(value, param.type) and not (
-        param.type is not bool and isinstance(value, bool))
+        param.type is not bool and isinstance(value, bool)
+    )
     bounds = None if param.choices else param.valid_range(model)
     ok = ok_type and (not param.choices or value in param.choices)
     if ok and bounds is not None:
@@ -116,9 +131,11 @@ def check_param(spec: ViewSpec, param: ViewParam, value: Any, model: Mapping[str
         ok = (low is None or value >= low) and (high is None or value <= high)
     if not ok:
         example = param.choices[0] if param.choices else param.default
-        raise ValueError(f"View '{spec.name}' needs {param.name} ({param.rule(model)}), got "
-                         f"{value!r}; try variant.view('{spec.name}', "
-                         f"{param.name}={example!r})")
+        raise ValueError(
+            f"View '{spec.name}' needs {param.name} ({param.rule(model)}), got "
+            f"{value!r}; try variant.view('{spec.name}', "
+            f"{param.name}={example!r})"
+        )
     return value
 
 
@@ -136,16 +153,18 @@ def resolve_epoch(source: VariantSource, spec: ViewSpec, epoch: int | None) -> t
     return chosen, f"cursor at epoch {chosen}{note}"
 
 
-def render_for_source(source: VariantSource, view: str | ViewSpec, epoch: int | None = None,
-                      **params: Any):
+def render_for_source(
+    source: VariantSource, view: str | ViewSpec, epoch: int | None = None, **params: Any
+):
     """Draw a view of an opened variant; raises when it is unknown, unavailable or misused."""
     from miscope_core.views.style import finish_figure
 
     spec = view if isinstance(view, ViewSpec) else get_view(view)
     status = view_availability(source, spec)
     if not status.available:
-        raise ViewNotAvailableError(f"View '{spec.name}' is not available for "
-                                    f"'{source.variant_id}': {status.reason}")
+        raise ViewNotAvailableError(
+            f"View '{spec.name}' is not available for '{source.variant_id}': {status.reason}"
+        )
     resolved = validate_params(spec, params, source.model)
     chosen, when = resolve_epoch(source, spec, epoch)
     data = spec.loader(source, chosen, **resolved)
@@ -153,8 +172,13 @@ def render_for_source(source: VariantSource, view: str | ViewSpec, epoch: int | 
     return finish_figure(figure, spec, data, when, source.variant_id, epoch=chosen)
 
 
-def render_view(workspace: Workspace | str | Path | None, variant_id: str, view_name: str,
-                epoch: int | None = None, **params: Any):
+def render_view(
+    workspace: Workspace | str | Path | None,
+    variant_id: str,
+    view_name: str,
+    epoch: int | None = None,
+    **params: Any,
+):
     """The Plotly figure of `view_name` for a variant at `epoch` (None: last checkpoint).
 
     Loaded files are cached per variant until its record, metrics or manifest change."""

@@ -36,8 +36,9 @@ class VariantSource:
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def open(cls, workspace: Workspace | str | Path | None, variant_id: str,
-             family: str | None = None) -> VariantSource:
+    def open(
+        cls, workspace: Workspace | str | Path | None, variant_id: str, family: str | None = None
+    ) -> VariantSource:
         """Locate a variant in a workspace (a Workspace, a path, or None for the default)."""
         if not isinstance(workspace, Workspace):
             workspace = Workspace.open(workspace)
@@ -100,8 +101,14 @@ class VariantSource:
 
     def file_stamps(self) -> tuple[int, ...]:
         """Modification times of variant.json, metrics.npz and the artifact manifest."""
-        return tuple(file_stamp(p) for p in (self.paths.variant_json, self.paths.metrics,
-                                             self.paths.artifacts / "manifest.json"))
+        return tuple(
+            file_stamp(p)
+            for p in (
+                self.paths.variant_json,
+                self.paths.metrics,
+                self.paths.artifacts / "manifest.json",
+            )
+        )
 
     def has_metrics(self) -> bool:
         """Whether metrics.npz exists."""
@@ -113,7 +120,8 @@ class VariantSource:
         if not self.paths.metrics.exists():
             raise FileNotFoundError(
                 f"Variant '{self.variant_id}' has no metrics ({self.paths.metrics}); "
-                f"train it first: `miscope train {self.family_name} ...`")
+                f"train it first: `miscope train {self.family_name} ...`"
+            )
         from miscope_core.metrics_file import read_metrics  # rebuilds if damaged
 
         return self._cached("metrics", lambda: read_metrics(self.paths))
@@ -191,6 +199,8 @@ def open_source(workspace: Workspace | str | Path | None, variant_id: str) -> Va
     if not isinstance(workspace, Workspace):
         workspace = Workspace.open(workspace)
     paths = workspace.locate(variant_id)
-    stamps = tuple(file_stamp(p) for p in (paths.variant_json, paths.metrics,
-                                           paths.artifacts / "manifest.json"))
+    stamps = tuple(
+        file_stamp(p)
+        for p in (paths.variant_json, paths.metrics, paths.artifacts / "manifest.json")
+    )
     return _cached_source(str(workspace.root), variant_id, stamps)

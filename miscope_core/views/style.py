@@ -13,21 +13,56 @@ SEQUENTIAL = "Viridis"
 DIVERGING = "RdBu_r"
 WIDTH, HEIGHT = 900, 520
 GRID = "#e5ecf6"
-AXIS = {"gridcolor": GRID, "linecolor": GRID, "zerolinecolor": GRID, "ticks": "",
-        "automargin": True, "title": {"standoff": 12}}
+AXIS = {
+    "gridcolor": GRID,
+    "linecolor": GRID,
+    "zerolinecolor": GRID,
+    "ticks": "",
+    "automargin": True,
+    "title": {"standoff": 12},
+}
 # A small white template: the full "plotly_white" costs ~60 ms of deep copies per figure.
-TEMPLATE = {"layout": {
-    "paper_bgcolor": "white", "plot_bgcolor": "white", "font": {"color": "#2a3f5f"},
-    "colorway": ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692",
-                 "#B6E880", "#FF97FF", "#FECB52"],
-    "xaxis": AXIS, "yaxis": AXIS, "hovermode": "closest",
-    "scene": {axis: {"gridcolor": GRID, "zerolinecolor": GRID, "backgroundcolor": "white",
-                     "showbackground": True} for axis in ("xaxis", "yaxis", "zaxis")},
-}}
+TEMPLATE = {
+    "layout": {
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "font": {"color": "#2a3f5f"},
+        "colorway": [
+            "#636efa",
+            "#EF553B",
+            "#00cc96",
+            "#ab63fa",
+            "#FFA15A",
+            "#19d3f3",
+            "#FF6692",
+            "#B6E880",
+            "#FF97FF",
+            "#FECB52",
+        ],
+        "xaxis": AXIS,
+        "yaxis": AXIS,
+        "hovermode": "closest",
+        "scene": {
+            axis: {
+                "gridcolor": GRID,
+                "zerolinecolor": GRID,
+                "backgroundcolor": "white",
+                "showbackground": True,
+            }
+            for axis in ("xaxis", "yaxis", "zaxis")
+        },
+    }
+}
 
 
-def finish_figure(figure: go.Figure, spec: Any, data: dict[str, Any], when: str,
-                  variant_id: str, epoch: int | None = None) -> go.Figure:
+def finish_figure(
+    figure: go.Figure,
+    spec: Any,
+    data: dict[str, Any],
+    when: str,
+    variant_id: str,
+    epoch: int | None = None,
+) -> go.Figure:
     """Title 'what — when' with the variant as subtitle, common template and size.
 
     `layout.meta` carries the parts (view, epoch, variant, what, when), so a dashboard can
@@ -35,19 +70,24 @@ def finish_figure(figure: go.Figure, spec: Any, data: dict[str, Any], when: str,
     what = f"{spec.title}{data.get('title_detail', '')}"
     epoch = data.get("epoch", epoch)
     figure.update_layout(
-        title={"text": f"{what} — {when}<br><sup>{variant_id}</sup>", "x": 0.02,
-               "xanchor": "left"},
+        title={"text": f"{what} — {when}<br><sup>{variant_id}</sup>", "x": 0.02, "xanchor": "left"},
         template=TEMPLATE,
         width=figure.layout.width or data.get("width", WIDTH),
         height=figure.layout.height or data.get("height", HEIGHT),
         margin={"t": 100, "l": 70, "r": 30, "b": 60},
-        meta={"view": spec.name, "epoch": None if epoch is None else int(epoch),
-              "variant": variant_id, "what": what, "when": when},
+        meta={
+            "view": spec.name,
+            "epoch": None if epoch is None else int(epoch),
+            "variant": variant_id,
+            "what": what,
+            "when": when,
+        },
     )
     format_axis_numbers(figure)
     if figure.layout.legend.orientation is None:
-        figure.update_layout(legend={"orientation": "h", "x": 1, "xanchor": "right",
-                                     "y": 1.01, "yanchor": "bottom"})
+        figure.update_layout(
+            legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.01, "yanchor": "bottom"}
+        )
     return figure
 
 
@@ -55,8 +95,11 @@ def format_axis_numbers(figure: go.Figure) -> go.Figure:
     """10⁻⁶ on log axes, plain 2000 … 14,000 on linear ones (not "0.2×10⁴" or SI's "100μ");
     an axis that sets its own exponentformat keeps it."""
     for update_axes in (figure.for_each_xaxis, figure.for_each_yaxis):
-        update_axes(lambda axis: axis.update(
-            exponentformat=axis.exponentformat or ("power" if axis.type == "log" else "none")))
+        update_axes(
+            lambda axis: axis.update(
+                exponentformat=axis.exponentformat or ("power" if axis.type == "log" else "none")
+            )
+        )
     for axis in (*figure.select_xaxes(), *figure.select_yaxes()):
         if axis.type == "log" and axis.dtick is None and log_decades(figure, axis) >= 2:
             # one label per decade: Plotly's automatic "2 5 10⁻¹ 2 5 1 …" clutters the axis
@@ -69,7 +112,7 @@ def log_decades(figure: go.Figure, axis: Any) -> float:
     if axis.range is not None and None not in axis.range:
         return abs(float(axis.range[1]) - float(axis.range[0]))
     letter = axis.plotly_name[0]
-    ref = letter + axis.plotly_name[len("xaxis"):]
+    ref = letter + axis.plotly_name[len("xaxis") :]
     values = []
     for trace in figure.data:
         if (getattr(trace, f"{letter}axis", None) or letter) != ref:
@@ -85,21 +128,32 @@ def log_decades(figure: go.Figure, axis: Any) -> float:
     return float(np.log10(positive.max() / positive.min()))
 
 
-def add_epoch_cursor(figure: go.Figure, epoch: int, row: int | None = None,
-                     col: int | None = None) -> go.Figure:
+def add_epoch_cursor(
+    figure: go.Figure, epoch: int, row: int | None = None, col: int | None = None
+) -> go.Figure:
     """A dashed vertical line at `epoch` (shape named 'epoch_cursor' so callers can move it)."""
     kwargs = {"row": row, "col": col} if row is not None else {}
-    figure.add_vline(x=epoch, line={"color": CURSOR_COLOR, "width": 1.5, "dash": "dash"},
-                     name=CURSOR_NAME, **kwargs)
+    figure.add_vline(
+        x=epoch,
+        line={"color": CURSOR_COLOR, "width": 1.5, "dash": "dash"},
+        name=CURSOR_NAME,
+        **kwargs,
+    )
     return figure
 
 
-def add_cursor_point(figure: go.Figure, x: float, y: float, epoch: int,
-                     z: float | None = None, **kwargs: Any) -> go.Figure:
+def add_cursor_point(
+    figure: go.Figure, x: float, y: float, epoch: int, z: float | None = None, **kwargs: Any
+) -> go.Figure:
     """A highlighted marker at the cursor epoch on a trajectory (trace named 'epoch_cursor')."""
     marker = {"size": 14, "color": CURSOR_COLOR, "symbol": "circle-open", "line": {"width": 3}}
-    common = {"mode": "markers", "name": f"epoch {epoch}", "marker": marker,
-              "meta": CURSOR_NAME, "showlegend": True}
+    common = {
+        "mode": "markers",
+        "name": f"epoch {epoch}",
+        "marker": marker,
+        "meta": CURSOR_NAME,
+        "showlegend": True,
+    }
     if z is None:
         figure.add_trace(go.Scatter(x=[x], y=[y], **common), **kwargs)
     else:
@@ -110,15 +164,43 @@ def add_cursor_point(figure: go.Figure, x: float, y: float, epoch: int,
 
 # Categorical colours for integer categories (frequency k): colour k is CATEGORICAL[(k-1) % n],
 # so a frequency has the same colour in every view and every variant.
-CATEGORICAL = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-               "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#e7ba52", "#637939", "#ad494a",
-               "#7b4173", "#3182bd", "#f33a8a", "#31a354", "#756bb1", "#636363", "#fd8d3c",
-               "#74c476", "#9e9ac8", "#6baed6", "#e6550d", "#a1d99b", "#843c39", "#d6616b",
-               "#ce6dbd", "#5254a3"]
+CATEGORICAL = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#393b79",
+    "#e7ba52",
+    "#637939",
+    "#ad494a",
+    "#7b4173",
+    "#3182bd",
+    "#f33a8a",
+    "#31a354",
+    "#756bb1",
+    "#636363",
+    "#fd8d3c",
+    "#74c476",
+    "#9e9ac8",
+    "#6baed6",
+    "#e6550d",
+    "#a1d99b",
+    "#843c39",
+    "#d6616b",
+    "#ce6dbd",
+    "#5254a3",
+]
 
 
-def categorical_heatmap_colors(values: Any, labels: list[str] | None = None,
-                               max_ticks: int = 30) -> dict[str, Any]:
+def categorical_heatmap_colors(
+    values: Any, labels: list[str] | None = None, max_ticks: int = 30
+) -> dict[str, Any]:
     """Heatmap keywords (zmin, zmax, colorscale, colorbar) that give every integer category
     its own solid colour and label the colour bar at the categories present, not a gradient
     that suggests frequency 7 lies "between" 6 and 8."""
@@ -129,10 +211,14 @@ def categorical_heatmap_colors(values: Any, labels: list[str] | None = None,
     for index, k in enumerate(range(low, high + 1)):
         colour = CATEGORICAL[(k - 1) % len(CATEGORICAL)]
         scale += [[index / span, colour], [(index + 1) / span, colour]]
-    shown = present if len(present) <= max_ticks else present[::-(-len(present) // max_ticks)]
+    shown = present if len(present) <= max_ticks else present[:: -(-len(present) // max_ticks)]
     text = [labels[k - 1] if labels and 0 < k <= len(labels) else str(k) for k in shown]
-    return {"zmin": low - 0.5, "zmax": high + 0.5, "colorscale": scale,
-            "colorbar": {"tickvals": shown, "ticktext": text, "ticks": "", "len": 1.0}}
+    return {
+        "zmin": low - 0.5,
+        "zmax": high + 0.5,
+        "colorscale": scale,
+        "colorbar": {"tickvals": shown, "ticktext": text, "ticks": "", "len": 1.0},
+    }
 
 
 def value_range(*arrays: Any, floor: float | None = None) -> tuple[float, float]:
@@ -156,8 +242,9 @@ def symmetric_range(*arrays: Any) -> tuple[float, float]:
     return (-bound, bound)
 
 
-def epoch_checkpoint_markers(epochs: np.ndarray, values: np.ndarray,
-                             checkpoints: list[int]) -> tuple[list[int], list[float]]:
+def epoch_checkpoint_markers(
+    epochs: np.ndarray, values: np.ndarray, checkpoints: list[int]
+) -> tuple[list[int], list[float]]:
     """The (epoch, value) pairs of a per-epoch curve that fall on a checkpoint."""
     index = {int(e): i for i, e in enumerate(np.asarray(epochs))}
     xs = [c for c in checkpoints if c in index]

@@ -31,8 +31,11 @@ def trace_rows(trace: Any) -> list[list[Any]]:
         z = np.asarray(trace.z)
         xs = list(trace.x) if trace.x is not None else list(range(z.shape[1]))
         ys = list(trace.y) if trace.y is not None else list(range(z.shape[0]))
-        return [[name, panel, xs[j], ys[i], z[i, j], ""] for i in range(z.shape[0])
-                for j in range(z.shape[1])]
+        return [
+            [name, panel, xs[j], ys[i], z[i, j], ""]
+            for i in range(z.shape[0])
+            for j in range(z.shape[1])
+        ]
     columns = [getattr(trace, axis, None) for axis in ("x", "y", "z")]
     length = max((len(c) for c in columns if c is not None), default=0)
     texts = getattr(trace, "text", None)

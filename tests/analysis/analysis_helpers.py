@@ -15,18 +15,27 @@ def modular_context(p: int) -> dict:
     return family.context(family.validate_params({"prime": p, "train_fraction": 0.5}))
 
 
-def synthetic_inputs(p: int, cache=None, weights=None, n_layers=1, n_heads=2, d_model=16,
-                     d_mlp=8, epoch=0) -> EpochInputs:
+def synthetic_inputs(
+    p: int, cache=None, weights=None, n_layers=1, n_heads=2, d_model=16, d_mlp=8, epoch=0
+) -> EpochInputs:
     """EpochInputs over the p x p grid with the given activations (numpy) and weights."""
-    cfg = ModelConfig(n_layers=n_layers, n_heads=n_heads, d_model=d_model, d_head=4,
-                      d_vocab=p + 1, d_vocab_out=p, n_ctx=3, d_mlp=d_mlp)
+    cfg = ModelConfig(
+        n_layers=n_layers,
+        n_heads=n_heads,
+        d_model=d_model,
+        d_head=4,
+        d_vocab=p + 1,
+        d_vocab_out=p,
+        n_ctx=3,
+        d_mlp=d_mlp,
+    )
     family = get_family("modulo_addition")
     probe = family.build_probe(family.validate_params({"prime": p}))
-    tensors = {k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in
-               (cache or {}).items()}
+    tensors = {
+        k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in (cache or {}).items()
+    }
     inputs = EpochInputs(epoch, cfg, probe, modular_context(p), tensors)
-    inputs._weights.update({k: np.asarray(v, dtype=np.float32) for k, v in
-                            (weights or {}).items()})
+    inputs._weights.update({k: np.asarray(v, dtype=np.float32) for k, v in (weights or {}).items()})
     return inputs
 
 
@@ -35,8 +44,9 @@ def grid_ab(p: int) -> tuple[np.ndarray, np.ndarray]:
     return np.divmod(np.arange(p * p), p)
 
 
-def series_from(tmp_path, epochs, per_epoch: dict, p: int, summaries=None, metrics=None,
-                n_layers=1, d_mlp=8):
+def series_from(
+    tmp_path, epochs, per_epoch: dict, p: int, summaries=None, metrics=None, n_layers=1, d_mlp=8
+):
     """An EpochSeries over a real ArtifactStore holding the given per-epoch arrays.
 
     per_epoch: {analyzer: [arrays for each epoch]}; summaries: {analyzer: arrays}.

@@ -19,10 +19,12 @@ from tests.analysis.analysis_helpers import grid_ab
 def test_pure_cosine_neuron_is_fully_explained_by_its_frequency(k):
     p = 13
     a, b = grid_ab(p)
-    values = np.stack([np.cos(2 * np.pi * k * a / p),
-                       np.cos(2 * np.pi * k * (a + b) / p) + 5.0], axis=1)
-    fractions = grid_frequency_fractions(values, (p, p), fourier_basis(p),
-                                         fourier_row_frequencies(p))
+    values = np.stack(
+        [np.cos(2 * np.pi * k * a / p), np.cos(2 * np.pi * k * (a + b) / p) + 5.0], axis=1
+    )
+    fractions = grid_frequency_fractions(
+        values, (p, p), fourier_basis(p), fourier_row_frequencies(p)
+    )
     assert fractions.shape == (2, p // 2)
     np.testing.assert_allclose(fractions[:, k - 1], 1.0, atol=1e-9)
     np.testing.assert_allclose(np.delete(fractions, k - 1, axis=1), 0.0, atol=1e-9)
@@ -32,15 +34,17 @@ def test_two_frequencies_split_variance_by_power():
     p = 11
     a, b = grid_ab(p)
     values = (np.cos(2 * np.pi * 2 * a / p) + 2 * np.sin(2 * np.pi * 4 * b / p))[:, None]
-    fractions = grid_frequency_fractions(values, (p, p), fourier_basis(p),
-                                         fourier_row_frequencies(p))[0]
+    fractions = grid_frequency_fractions(
+        values, (p, p), fourier_basis(p), fourier_row_frequencies(p)
+    )[0]
     np.testing.assert_allclose(fractions[[1, 3]], [0.2, 0.8], atol=1e-9)
 
 
 def test_constant_unit_has_zero_fractions():
     p = 7
-    fractions = grid_frequency_fractions(np.ones((p * p, 1)), (p, p), fourier_basis(p),
-                                         fourier_row_frequencies(p))
+    fractions = grid_frequency_fractions(
+        np.ones((p * p, 1)), (p, p), fourier_basis(p), fourier_row_frequencies(p)
+    )
     np.testing.assert_array_equal(fractions, 0.0)
 
 

@@ -69,14 +69,16 @@ def test_analyzer_writes_exactly_its_declared_keys_or_is_not_applicable(spec, fi
     assert_declared_keys(spec, store, model_config(paths))
 
 
-@pytest.fixture(scope="module", params=["testing_two_layer_addition",
-                                        "testing_two_layer_attn_only_addition"])
+@pytest.fixture(
+    scope="module", params=["testing_two_layer_addition", "testing_two_layer_attn_only_addition"]
+)
 def two_layer_variant(request, tmp_path_factory):
     from tests.analysis.analysis_helpers import train_and_analyze_family
 
     root = tmp_path_factory.mktemp("two_layer")
-    return train_and_analyze_family(root, request.param, params={"prime": 7},
-                                    training={"epochs": 10, "checkpoints": "every:5"})
+    return train_and_analyze_family(
+        root, request.param, params={"prime": 7}, training={"epochs": 10, "checkpoints": "every:5"}
+    )
 
 
 @pytest.mark.slow
@@ -93,7 +95,8 @@ def test_battery_runs_on_two_layer_models(two_layer_variant):
         fractions = store.load_epoch("neurons.frequency_specialization", 10)["fractions"]
         assert fractions.shape == (2, 64, 3)
         assert store.load_summary("neurons.frequency_specialization")[
-            "specialized_count"].shape == (3, 2, 3)
+            "specialized_count"
+        ].shape == (3, 2, 3)
         assert store.load_cross_epoch("progress.measures")["gini_W_L"].shape == (3, 2)
     patterns = store.load_epoch("attention.patterns", 10)["patterns"]
     assert patterns.shape == (2, 2, 49, 3)
@@ -107,12 +110,15 @@ def test_family_without_a_basis_is_told_which_context_is_missing():
     from miscope_core.analysis.registry import get_analyzer
     from miscope_core.families import ModelConfig
 
-    cfg = ModelConfig(n_layers=1, n_heads=1, d_model=8, d_head=8, d_vocab=5, d_vocab_out=5,
-                      n_ctx=3, d_mlp=None)
+    cfg = ModelConfig(
+        n_layers=1, n_heads=1, d_model=8, d_head=8, d_vocab=5, d_vocab_out=5, n_ctx=3, d_mlp=None
+    )
     keys = frozenset({"readout_position", "probe_labels", "probe_train_mask"})
     reason = get_analyzer("weights.basis_spectra").not_applicable_reason(keys, cfg)
-    assert reason.startswith("needs the family's interpretive token basis") and \
-        "'token_basis'" in reason
+    assert (
+        reason.startswith("needs the family's interpretive token basis")
+        and "'token_basis'" in reason
+    )
     assert get_analyzer("attention.patterns").not_applicable_reason(keys, cfg) is None
     assert get_analyzer("landscape.flatness").not_applicable_reason(keys, cfg) is None
     assert "MLP" in get_analyzer("neurons.dynamics").not_applicable_reason(keys, cfg)
@@ -129,8 +135,12 @@ def test_rerunning_the_battery_gives_identical_arrays(tiny_variant, tmp_path):
     _, paths = tiny_variant
     copy = VariantPaths(tmp_path / "variant")
     shutil.copytree(paths.root, copy.root, ignore=shutil.ignore_patterns("artifacts"))
-    names = [s.name for s in BUILTIN if s.name.split(".")[0] in
-             ("landscape", "logits", "dynamics", "neurons", "progress", "representations")]
+    names = [
+        s.name
+        for s in BUILTIN
+        if s.name.split(".")[0]
+        in ("landscape", "logits", "dynamics", "neurons", "progress", "representations")
+    ]
     run_analysis(copy, names, device="cpu")
     for original in sorted(paths.artifacts.glob("*/*.npz")):
         if original.parent.name not in names:
@@ -149,6 +159,7 @@ def test_skips_on_a_family_without_the_context_say_why_in_words(tiny_induction_v
     pipeline = _Pipeline(paths, ["weights.basis_spectra", "progress.measures"], {}, "cpu")
     skipped = pipeline.report.skipped
     assert skipped["weights.basis_spectra"].startswith(
-        "needs the family's interpretive token basis")
+        "needs the family's interpretive token basis"
+    )
     assert skipped["weights.basis_spectra"].endswith("which induction does not provide")
     assert "'probe_grid_shape'" in skipped["progress.measures"]

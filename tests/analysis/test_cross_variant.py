@@ -13,9 +13,9 @@ def three_variants(tmp_path_factory):
     root = tmp_path_factory.mktemp("shared")
     ids = []
     for seed in (0, 1, 2):
-        workspace, paths = train_and_analyze(root, params={"seed": seed},
-                                             training={"epochs": 20},
-                                             analyzers=["parameters.snapshot"])
+        workspace, paths = train_and_analyze(
+            root, params={"seed": seed}, training={"epochs": 20}, analyzers=["parameters.snapshot"]
+        )
         ids.append(paths.root.name)
     return workspace, ids
 
@@ -27,11 +27,13 @@ def test_projecting_a_variant_alone_reproduces_its_panel(three_variants):
     assert basis.explained_variance_ratio.sum() <= 1 + 1e-9
     for variant_id in ids:
         store = ArtifactStore(workspace.variant_paths("modulo_addition", variant_id).artifacts)
-        rows = np.stack([flattened_parameters(store, int(e), "all")
-                         for e in basis.epochs[variant_id]])
+        rows = np.stack(
+            [flattened_parameters(store, int(e), "all") for e in basis.epochs[variant_id]]
+        )
         expected = basis.projections[variant_id]
-        np.testing.assert_allclose(basis.project(rows), expected, rtol=1e-4,
-                                   atol=1e-3 * np.abs(expected).max())
+        np.testing.assert_allclose(
+            basis.project(rows), expected, rtol=1e-4, atol=1e-3 * np.abs(expected).max()
+        )
 
 
 def test_reused_when_unchanged_and_refitted_when_the_set_changes(three_variants):

@@ -20,10 +20,13 @@ P = 7
 def test_straight_output_path_has_one_component(tmp_path, rng):
     epochs = [0, 10, 30, 60, 100]
     start, step = rng.normal(size=(2, 16, P))
-    rows = [{"rows": np.arange(16, dtype=np.int32), "log_probs": (start + e / 100 * step)}
-            for e in epochs]
-    out = compute_essential_dynamics(series_from(tmp_path, epochs, {"logits.probe_sample": rows},
-                                                 P), n_components=3)
+    rows = [
+        {"rows": np.arange(16, dtype=np.int32), "log_probs": (start + e / 100 * step)}
+        for e in epochs
+    ]
+    out = compute_essential_dynamics(
+        series_from(tmp_path, epochs, {"logits.probe_sample": rows}, P), n_components=3
+    )
     assert out["explained_variance_ratio"][0] == pytest.approx(1.0, abs=1e-6)
     assert out["projections"].shape == (5, 3)
     np.testing.assert_allclose(out["speed"], np.linalg.norm(step) / 100, rtol=1e-5)
@@ -42,10 +45,13 @@ def test_neuron_switches_and_commitment(tmp_path):
     epochs = [0, 5, 10, 20]
     dominant = np.array([[[1, 2, 3]], [[2, 2, 3]], [[1, 2, 4]], [[1, 2, 3]]], dtype=np.int16)
     fraction = np.full((1, 3), 0.9, dtype=np.float32)
-    rows = [{"dominant_frequency": d, "max_fraction": fraction * (i == 3)}
-            for i, d in enumerate(dominant)]
-    out = compute_neuron_dynamics(series_from(tmp_path, epochs,
-                                              {"neurons.frequency_specialization": rows}, P))
+    rows = [
+        {"dominant_frequency": d, "max_fraction": fraction * (i == 3)}
+        for i, d in enumerate(dominant)
+    ]
+    out = compute_neuron_dynamics(
+        series_from(tmp_path, epochs, {"neurons.frequency_specialization": rows}, P)
+    )
     assert out["final_frequency"].tolist() == [[1, 2, 3]]
     assert out["switch_count"].tolist() == [[2, 0, 2]]
     assert out["commitment_epoch"].tolist() == [[10, 0, 20]]
@@ -54,8 +60,14 @@ def test_neuron_switches_and_commitment(tmp_path):
 
 
 def test_training_curves_copy_metrics_and_pack_task_metrics(tmp_path):
-    metrics = {"epoch": np.arange(4), "train_loss": np.ones(4), "train_accuracy": np.zeros(4),
-               "test_loss": np.ones(4), "test_accuracy": np.zeros(4), "z_metric": np.arange(4.0)}
+    metrics = {
+        "epoch": np.arange(4),
+        "train_loss": np.ones(4),
+        "train_accuracy": np.zeros(4),
+        "test_loss": np.ones(4),
+        "test_accuracy": np.zeros(4),
+        "z_metric": np.arange(4.0),
+    }
     out = compute_training_curves(series_from(tmp_path, [0], {}, P, metrics=metrics))
     assert out["task_metric_names"].tolist() == ["z_metric"]
     np.testing.assert_array_equal(out["task_metrics"], [[0, 1, 2, 3]])

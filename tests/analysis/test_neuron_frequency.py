@@ -27,8 +27,9 @@ def planted_hook_post(p: int, ks_per_layer, d_mlp: int, rng) -> dict:
 def test_pure_cosine_neurons_are_fully_specialized(rng):
     p, d_mlp = 13, 8
     ks = [[1, 2, 3, 4], [6, 5, 2, 1]]
-    inputs = synthetic_inputs(p, cache=planted_hook_post(p, ks, d_mlp, rng), n_layers=2,
-                              d_mlp=d_mlp)
+    inputs = synthetic_inputs(
+        p, cache=planted_hook_post(p, ks, d_mlp, rng), n_layers=2, d_mlp=d_mlp
+    )
     out = compute_neuron_frequency_specialization(inputs, threshold=0.85, grid_neurons=4)
     assert out["fractions"].shape == (2, d_mlp, p // 2)
     for layer in range(2):
@@ -38,8 +39,9 @@ def test_pure_cosine_neurons_are_fully_specialized(rng):
     assert out["grid_neurons"].tolist() == [0, 2, 5, 7]
     assert out["activation_grids"].shape == (2, 4, p, p)
     a = np.arange(p)
-    np.testing.assert_allclose(out["activation_grids"][0, 0, :, 0],
-                               np.cos(2 * np.pi * a / p) + 1, atol=1e-3)
+    np.testing.assert_allclose(
+        out["activation_grids"][0, 0, :, 0], np.cos(2 * np.pi * a / p) + 1, atol=1e-3
+    )
     summary = summarize_neuron_frequency_specialization(out, threshold=0.85)
     assert summary["specialized_count"][0].tolist() == [1, 1, 1, 1, 0, 0]
     assert summary["specialized_count"][1].tolist() == [1, 1, 0, 0, 1, 1]

@@ -17,14 +17,24 @@ def compute_scaled_norm(inputs: EpochInputs, scale: float = 1.0):
     return {"value": np.array([scale * np.linalg.norm(inputs.weight("W_E"))])}
 
 
-register_analyzer(AnalyzerSpec(
-    name="testing.scaled_embedding_norm", description="Test-only analyzer with a parameter.",
-    kind=PER_EPOCH, compute=compute_scaled_norm, outputs=("value",), params={"scale": 1.0},
-    in_default_battery=False,
-))
+register_analyzer(
+    AnalyzerSpec(
+        name="testing.scaled_embedding_norm",
+        description="Test-only analyzer with a parameter.",
+        kind=PER_EPOCH,
+        compute=compute_scaled_norm,
+        outputs=("value",),
+        params={"scale": 1.0},
+        in_default_battery=False,
+    )
+)
 
-CORE = ["embedding.basis_norms", "parameters.snapshot", "parameters.trajectory",
-        "testing.scaled_embedding_norm"]
+CORE = [
+    "embedding.basis_norms",
+    "parameters.snapshot",
+    "parameters.trajectory",
+    "testing.scaled_embedding_norm",
+]
 
 
 @pytest.fixture
@@ -59,14 +69,21 @@ def test_rerun_does_no_work(variant_copy):
 
 
 def test_changed_parameter_recomputes_exactly_that_analyzer(variant_copy):
-    report = run_analysis(variant_copy, CORE, params={"testing.scaled_embedding_norm":
-                                                      {"scale": 2.0}}, device="cpu")
+    report = run_analysis(
+        variant_copy, CORE, params={"testing.scaled_embedding_norm": {"scale": 2.0}}, device="cpu"
+    )
     assert set(report.computed) == {"testing.scaled_embedding_norm"}
     assert report.computed["testing.scaled_embedding_norm"] == [0, 10, 20, 30, 40]
     assert report.derived == []
-    report = run_analysis(variant_copy, CORE, params={
-        "testing.scaled_embedding_norm": {"scale": 2.0},
-        "parameters.trajectory": {"n_components": 3}}, device="cpu")
+    report = run_analysis(
+        variant_copy,
+        CORE,
+        params={
+            "testing.scaled_embedding_norm": {"scale": 2.0},
+            "parameters.trajectory": {"n_components": 3},
+        },
+        device="cpu",
+    )
     assert report.computed == {} and report.derived == ["parameters.trajectory/cross_epoch"]
 
 
@@ -109,5 +126,9 @@ def test_unknown_analyzer_and_parameter_errors(variant_copy):
     with pytest.raises(KeyError, match="Did you mean"):
         run_analysis(variant_copy, ["parameters.snapshots"], device="cpu")
     with pytest.raises(ValueError, match="has no parameter"):
-        run_analysis(variant_copy, ["testing.scaled_embedding_norm"],
-                     params={"testing.scaled_embedding_norm": {"scael": 1}}, device="cpu")
+        run_analysis(
+            variant_copy,
+            ["testing.scaled_embedding_norm"],
+            params={"testing.scaled_embedding_norm": {"scael": 1}},
+            device="cpu",
+        )

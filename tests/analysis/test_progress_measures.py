@@ -36,8 +36,11 @@ def embedding_weights(k: int, rng) -> dict:
     a = np.arange(P)
     u, v = rng.normal(size=(2, 16))
     w_e = np.outer(np.cos(2 * np.pi * k * a / P), u) + np.outer(np.sin(2 * np.pi * k * a / P), v)
-    return {"W_E": np.vstack([w_e, np.zeros((1, 16))]), "W_U": rng.normal(size=(16, P)),
-            "W_out": rng.normal(size=(1, 8, 16))}
+    return {
+        "W_E": np.vstack([w_e, np.zeros((1, 16))]),
+        "W_U": rng.normal(size=(16, P)),
+        "W_out": rng.normal(size=(1, 8, 16)),
+    }
 
 
 def test_key_frequencies_use_the_max_over_four_rule():
@@ -50,31 +53,45 @@ def test_key_frequencies_use_the_max_over_four_rule():
 def test_restricted_keeps_and_excluded_removes_the_planted_frequency(tmp_path, rng):
     k = 3
     epochs = [0, 100]
-    rows = {name: [] for name in ("progress.logit_projections", "weights.basis_spectra",
-                                  "weights.frequency_spectra")}
+    rows = {
+        name: []
+        for name in (
+            "progress.logit_projections",
+            "weights.basis_spectra",
+            "weights.frequency_spectra",
+        )
+    }
     originals = []
     for scale in (1.0, 8.0):
         logits = clock_logits(k, scale, noise=0.05, rng=rng)
         originals.append(logits[:, 2])
-        inputs = synthetic_inputs(P, cache={"hook_unembed": logits},
-                                  weights=embedding_weights(k, rng))
+        inputs = synthetic_inputs(
+            P, cache={"hook_unembed": logits}, weights=embedding_weights(k, rng)
+        )
         rows["progress.logit_projections"].append(compute_logit_projections(inputs))
         rows["weights.basis_spectra"].append(compute_basis_spectra(inputs))
         rows["weights.frequency_spectra"].append(compute_frequency_spectra(inputs))
-    series = series_from(tmp_path, epochs, rows, P, summaries={
-        "parameters.snapshot": {"total_sum_squares": np.array([10.0, 5.0])}})
+    series = series_from(
+        tmp_path,
+        epochs,
+        rows,
+        P,
+        summaries={"parameters.snapshot": {"total_sum_squares": np.array([10.0, 5.0])}},
+    )
     out = compute_progress_measures(series)
 
     labels = np.asarray(series.context["probe_labels"])
     train = np.asarray(series.context["probe_train_mask"])
     assert out["key_frequencies"].tolist() == [k]
     for i, logits in enumerate(originals):
-        assert out["train_loss"][i] == pytest.approx(cross_entropy(logits[train], labels[train]),
-                                                     rel=1e-3)
+        assert out["train_loss"][i] == pytest.approx(
+            cross_entropy(logits[train], labels[train]), rel=1e-3
+        )
         # restricted keeps the signal: close to the loss of the noise-free logits
         clean = clock_logits(k, [1.0, 8.0][i], 0.0, rng)[:, 2]
         assert out["restricted_loss"][i] == pytest.approx(
-            cross_entropy(clean[~train], labels[~train]), rel=1e-2)
+            cross_entropy(clean[~train], labels[~train]), rel=1e-2
+        )
         # excluded removes it: only noise is left, so the loss is about ln p
         assert out["excluded_loss"][i] == pytest.approx(np.log(P), abs=0.05)
     np.testing.assert_allclose(out["key_share_W_E"], 1.0, atol=1e-6)
@@ -95,8 +112,11 @@ def test_projection_pieces_rebuild_the_training_logits(rng):
     assert arrays["direction_frequency"].tolist() == [k for k in range(1, 6) for _ in (0, 1)]
     assert arrays["train_residual"].shape == (int(train.sum()), P)
     directions, _ = grid_sum_directions(inputs.context)
-    rebuilt = (arrays["mean_logits"] + directions[:, train].T @ arrays["sum_projections"]
-               + arrays["train_residual"])
+    rebuilt = (
+        arrays["mean_logits"]
+        + directions[:, train].T @ arrays["sum_projections"]
+        + arrays["train_residual"]
+    )
     np.testing.assert_allclose(rebuilt, logits[train, 2], atol=2e-3)
 
 

@@ -46,8 +46,14 @@ def test_transition_epochs_of_a_grokking_curve():
     test_acc = np.where(epochs >= 2400, 1.0, 0.1 + epochs / 4000)
     drop = 10 / (1 + np.exp((epochs - 1500) / 100))
     test_loss = np.where(epochs < 600, 4 + epochs / 100, drop)
-    found = transition_epochs({"epoch": epochs, "train_accuracy": train_acc,
-                               "test_accuracy": test_acc, "test_loss": test_loss})
+    found = transition_epochs(
+        {
+            "epoch": epochs,
+            "train_accuracy": train_acc,
+            "test_accuracy": test_acc,
+            "test_loss": test_loss,
+        }
+    )
     assert found["train_accuracy_99"] == 300
     assert found["test_accuracy_99"] == 2400
     assert found["test_loss_peak"] == 600
@@ -56,6 +62,12 @@ def test_transition_epochs_of_a_grokking_curve():
 
 def test_never_generalising_run_has_no_test_transition():
     epochs = np.arange(10)
-    found = transition_epochs({"epoch": epochs, "train_accuracy": np.ones(10),
-                               "test_accuracy": np.full(10, 0.3), "test_loss": np.ones(10)})
+    found = transition_epochs(
+        {
+            "epoch": epochs,
+            "train_accuracy": np.ones(10),
+            "test_accuracy": np.full(10, 0.3),
+            "test_loss": np.ones(10),
+        }
+    )
     assert found["train_accuracy_99"] == 0 and found["test_accuracy_99"] is None

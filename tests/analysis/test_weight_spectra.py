@@ -43,8 +43,11 @@ def test_frequency_norms_combine_cos_and_sin():
     rng = np.random.default_rng(2)
     u, v = rng.normal(size=(2, 16))
     w_e = np.outer(np.cos(2 * np.pi * 4 * a / p), u) + np.outer(np.sin(2 * np.pi * 4 * a / p), v)
-    weights = {"W_E": np.vstack([w_e, np.zeros((1, 16))]), "W_U": w_e.T,
-               "W_out": rng.normal(size=(1, 8, 16))}
+    weights = {
+        "W_E": np.vstack([w_e, np.zeros((1, 16))]),
+        "W_U": w_e.T,
+        "W_out": rng.normal(size=(1, 8, 16)),
+    }
     out = compute_frequency_spectra(synthetic_inputs(p, weights=weights))
     assert out["W_E"].shape == (p // 2,)
     expected = np.sqrt(p / 2 * (u @ u + v @ v))

@@ -17,8 +17,9 @@ class TwoLayerModuloAddition(ModuloAddition):
 
     def model_config(self, params):
         """2 layers, d_model 32, 2 heads of 16, d_mlp 64."""
-        return replace(super().model_config(params), n_layers=2, n_heads=2, d_model=32,
-                       d_head=16, d_mlp=64)
+        return replace(
+            super().model_config(params), n_layers=2, n_heads=2, d_model=32, d_head=16, d_mlp=64
+        )
 
 
 @register_family
@@ -30,5 +31,6 @@ class TwoLayerAttentionOnlyAddition(ModuloAddition):
 
     def model_config(self, params):
         """2 layers, no MLP."""
-        return replace(super().model_config(params), n_layers=2, n_heads=2, d_model=32,
-                       d_head=16, d_mlp=None)
+        return replace(
+            super().model_config(params), n_layers=2, n_heads=2, d_model=32, d_head=16, d_mlp=None
+        )

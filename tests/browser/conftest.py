@@ -9,9 +9,17 @@ import pytest
 from selenium.webdriver.chrome.options import Options
 
 os.environ.setdefault("DASH_TEST_CHROMEPATH", "/usr/bin/chromium")
-CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--disable-background-networking", "--disable-component-update",
-                "--no-first-run", "--disable-sync", "--window-size=1400,1000")
+CHROME_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-dev-shm-usage",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--window-size=1400,1000",
+)
 
 
 def pytest_setup_options():
@@ -27,13 +35,18 @@ def pytest_setup_options():
 def pytest_collection_modifyitems(config, items):
     """Every test here is a browser test; skip them all when Chromium is missing."""
     missing = shutil.which("chromedriver") is None or not os.path.exists(
-        os.environ["DASH_TEST_CHROMEPATH"])
+        os.environ["DASH_TEST_CHROMEPATH"]
+    )
     for item in items:
         if "tests/browser" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
             if missing:
-                item.add_marker(pytest.mark.skip(reason="needs chromium and chromedriver "
-                                                 "(apt-get install chromium chromium-driver)"))
+                item.add_marker(
+                    pytest.mark.skip(
+                        reason="needs chromium and chromedriver "
+                        "(apt-get install chromium chromium-driver)"
+                    )
+                )
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ def panel_state(dash_duo, index: int, what: str):
     """Read a panel's live Plotly figure in the page."""
     return dash_duo.driver.execute_script(
         f"const g = document.querySelectorAll('.panel-graph .js-plotly-plot')[{index}];"
-        f"try {{ return g ? {what} : null; }} catch (e) {{ return null; }}")
+        f"try {{ return g ? {what} : null; }} catch (e) {{ return null; }}"
+    )
 
 
 def wait_for(condition, timeout=30.0, message="condition"):
@@ -69,23 +70,33 @@ def test_slider_swaps_per_epoch_data_and_moves_cursor(dash_duo, app_on):
     app, variant_id, root = app_on
     per_epoch, across = pick_views(root, variant_id)
     dash_duo.start_server(app)
-    dash_duo.driver.get(f"{dash_duo.server_url}/explore?variant={variant_id}"
-                        f"&views={per_epoch},{across}&epoch=0")
+    dash_duo.driver.get(
+        f"{dash_duo.server_url}/explore?variant={variant_id}&views={per_epoch},{across}&epoch=0"
+    )
     dash_duo.wait_for_text_to_equal("#explore-epoch-label", "epoch 0", timeout=20)
-    wait_for(lambda: panel_state(dash_duo, 1, "g.layout.shapes && g.layout.shapes.length"),
-             message="the across-epochs panel")
-    wait_for(lambda: dash_duo.driver.execute_script("return window.miscopeExplore.loaded >= 2"),
-             message="frames of both panels")
-    wait_for(lambda: panel_state(dash_duo, 0, "g.layout.meta.epoch === 0"),
-             message="the per-epoch panel")
+    wait_for(
+        lambda: panel_state(dash_duo, 1, "g.layout.shapes && g.layout.shapes.length"),
+        message="the across-epochs panel",
+    )
+    wait_for(
+        lambda: dash_duo.driver.execute_script("return window.miscopeExplore.loaded >= 2"),
+        message="frames of both panels",
+    )
+    wait_for(
+        lambda: panel_state(dash_duo, 0, "g.layout.meta.epoch === 0"), message="the per-epoch panel"
+    )
     data0 = panel_state(dash_duo, 0, "JSON.stringify(g.data[0].y || g.data[0].z)")
     assert panel_state(dash_duo, 1, "g.layout.shapes[0].x0") == 0
     dash_duo.driver.execute_script("window.dash_clientside.set_props('explore-slider', {value: 2})")
     dash_duo.wait_for_text_to_equal("#explore-epoch-label", "epoch 20", timeout=10)
-    wait_for(lambda: panel_state(dash_duo, 0, "JSON.stringify(g.data[0].y || g.data[0].z)")
-             != data0, message="per-epoch data to follow the slider")
-    wait_for(lambda: panel_state(dash_duo, 1, "g.layout.shapes[0].x0") == 20,
-             message="across-epochs cursor to move")
+    wait_for(
+        lambda: panel_state(dash_duo, 0, "JSON.stringify(g.data[0].y || g.data[0].z)") != data0,
+        message="per-epoch data to follow the slider",
+    )
+    wait_for(
+        lambda: panel_state(dash_duo, 1, "g.layout.shapes[0].x0") == 20,
+        message="across-epochs cursor to move",
+    )
     assert "epoch=20" in dash_duo.driver.current_url
     assert severe_logs(dash_duo) == []
 
@@ -94,11 +105,14 @@ def test_url_epoch_and_views_restore_state(dash_duo, app_on):
     app, variant_id, root = app_on
     per_epoch, across = pick_views(root, variant_id)
     dash_duo.start_server(app)
-    dash_duo.driver.get(f"{dash_duo.server_url}/explore?variant={variant_id}"
-                        f"&views={across}&epoch=31")
+    dash_duo.driver.get(
+        f"{dash_duo.server_url}/explore?variant={variant_id}&views={across}&epoch=31"
+    )
     dash_duo.wait_for_text_to_equal("#explore-epoch-label", "epoch 30", timeout=20)
-    wait_for(lambda: panel_state(dash_duo, 0, "g.layout.shapes && g.layout.shapes[0].x0") == 30,
-             message="cursor restored from ?epoch=")
+    wait_for(
+        lambda: panel_state(dash_duo, 0, "g.layout.shapes && g.layout.shapes[0].x0") == 30,
+        message="cursor restored from ?epoch=",
+    )
     assert len(dash_duo.find_elements(".panel-card")) == 1
 
 
@@ -106,8 +120,9 @@ def test_url_epoch_and_views_restore_state(dash_duo, app_on):
 def test_keyboard_and_play_step_the_slider(dash_duo, app_on):
     app, variant_id, _ = app_on
     dash_duo.start_server(app)
-    dash_duo.driver.get(f"{dash_duo.server_url}/explore?variant={variant_id}"
-                        f"&views=training.loss_curves&epoch=0")
+    dash_duo.driver.get(
+        f"{dash_duo.server_url}/explore?variant={variant_id}&views=training.loss_curves&epoch=0"
+    )
     dash_duo.wait_for_text_to_equal("#explore-epoch-label", "epoch 0", timeout=20)
     body = dash_duo.find_element("h4")
     body.click()
@@ -118,5 +133,7 @@ def test_keyboard_and_play_step_the_slider(dash_duo, app_on):
     dash_duo.driver.switch_to.active_element.send_keys(Keys.ARROW_LEFT)
     dash_duo.wait_for_text_to_equal("#explore-epoch-label", "epoch 30", timeout=10)
     dash_duo.find_element("#explore-play").click()
-    wait_for(lambda: dash_duo.find_element("#explore-epoch-label").text != "epoch 30",
-             message="play to advance")
+    wait_for(
+        lambda: dash_duo.find_element("#explore-epoch-label").text != "epoch 30",
+        message="play to advance",
+    )

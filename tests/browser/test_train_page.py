@@ -58,8 +58,9 @@ def wait_status(dash_duo, status: str, timeout: float) -> None:
         except StaleElementReferenceException:  # the card re-renders every second
             pass
         time.sleep(0.5)
-    raise AssertionError(f"job did not reach {status}; page shows: "
-                         f"{current_text(dash_duo, '#train-progress')[:400]}")
+    raise AssertionError(
+        f"job did not reach {status}; page shows: {current_text(dash_duo, '#train-progress')[:400]}"
+    )
 
 
 @pytest.mark.slow
@@ -71,7 +72,7 @@ def test_tiny_training_from_the_page_reaches_done(dash_duo, tmp_path):
     wait_status(dash_duo, "done", timeout=150)
     job = JobStore(tmp_path / "jobs.sqlite").get(current_text(dash_duo, "#train-job-id"))
     assert job.status == "done" and job.progress == 1.0
-    paths = (tmp_path / "results" / "modulo_addition" / job.variant_id)
+    paths = tmp_path / "results" / "modulo_addition" / job.variant_id
     from miscope_core.variants import VariantPaths
 
     assert list_checkpoint_epochs(VariantPaths(paths)) == [0, 10, 20]

@@ -21,8 +21,15 @@ def test_bad_seed_pair_names_the_value_and_the_form(tmp_path, capsys):
 
 
 def test_report_goes_into_the_workspace_unless_an_output_is_asked(tmp_path, capsys):
-    common = ["calibrate", "--no-train", "--skip-long", "--seeds", "7", "--data-dir",
-              str(tmp_path / "ws")]
+    common = [
+        "calibrate",
+        "--no-train",
+        "--skip-long",
+        "--seeds",
+        "7",
+        "--data-dir",
+        str(tmp_path / "ws"),
+    ]
     assert main(common) == 1  # nothing trained: checks 'not run'
     report = tmp_path / "ws" / "reports" / "calibration.md"
     assert f"wrote {report}" in capsys.readouterr().out

@@ -61,8 +61,10 @@ def test_ring_ratio_of_a_perfect_cos_sin_pair_is_one():
     basis = fourier_basis(P)
     mixing = np.linalg.qr(rng.standard_normal((32, 2)))[0].T  # orthonormal 2 x 32
     tokens = np.arange(P)
-    embedding = np.column_stack([np.cos(2 * np.pi * 4 * tokens / P),
-                                 np.sin(2 * np.pi * 4 * tokens / P)]) @ mixing
+    embedding = (
+        np.column_stack([np.cos(2 * np.pi * 4 * tokens / P), np.sin(2 * np.pi * 4 * tokens / P)])
+        @ mixing
+    )
     rows = frequency_rows(fourier_row_frequencies(P))
     coefficients = basis @ embedding
     assert np.isclose(ring_ratio_of(coefficients[list(rows[4])]), 1.0, atol=1e-9)

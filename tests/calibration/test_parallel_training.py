@@ -24,8 +24,12 @@ from miscope_core.workspace import Workspace
 
 @pytest.mark.slow
 def test_parallel_preparation_matches_a_sequential_run(tmp_path):
-    runs = [CalibrationRun("quick", "tiny", {"seed": s, "data_seed": s},
-                           {"epochs": 10, "checkpoints": "every:5"}) for s in (0, 1)]
+    runs = [
+        CalibrationRun(
+            "quick", "tiny", {"seed": s, "data_seed": s}, {"epochs": 10, "checkpoints": "every:5"}
+        )
+        for s in (0, 1)
+    ]
     parallel = Workspace.open(tmp_path / "parallel")
     seconds = prepare_in_parallel(runs, parallel, "cpu", workers=2, log=lambda _: None)
     assert set(seconds) == {variant_spec(r).variant_id for r in runs}
@@ -47,8 +51,7 @@ def check_sequential_matches(runs, parallel, sequential):
         spec = variant_spec(run)
         train_variant(spec, sequential, device="cpu")
         a = load_checkpoint(parallel.variant_paths(spec.family, spec.variant_id).checkpoints, 10)
-        b = load_checkpoint(sequential.variant_paths(spec.family, spec.variant_id).checkpoints,
-                            10)
+        b = load_checkpoint(sequential.variant_paths(spec.family, spec.variant_id).checkpoints, 10)
         assert all(torch.equal(a[k], b[k]) for k in a), spec.variant_id
 
 
@@ -66,11 +69,20 @@ prepare_in_parallel(runs, Workspace.open(sys.argv[1]), "cpu", workers=2)
 def test_workers_stop_resumably_when_the_parent_is_killed(tmp_path):
     """SIGKILL of the calibrating process: each worker notices its parent is gone, saves its
     resume state, marks the variant 'cancelled' instead of training on alone, and exits."""
-    variants = [Workspace.open(tmp_path).variant_paths(
-        "modulo_addition", variant_spec(CalibrationRun(
-            "quick", "tiny", {"seed": s, "data_seed": s},
-            {"epochs": 200000, "checkpoints": "every:100000"})).variant_id)
-        for s in (0, 1)]
+    variants = [
+        Workspace.open(tmp_path).variant_paths(
+            "modulo_addition",
+            variant_spec(
+                CalibrationRun(
+                    "quick",
+                    "tiny",
+                    {"seed": s, "data_seed": s},
+                    {"epochs": 200000, "checkpoints": "every:100000"},
+                )
+            ).variant_id,
+        )
+        for s in (0, 1)
+    ]
     parent = subprocess.Popen([sys.executable, "-c", PREPARE_SCRIPT, str(tmp_path)])
     workers: list[int] = []
     try:
@@ -98,7 +110,8 @@ def check_workers_stop(parent, variants, workers: list[int]) -> None:
     parent.wait(timeout=30)
     deadline = time.time() + 60
     while time.time() < deadline and not all(
-            read_json(r).get("status") == "cancelled" for r in records):
+        read_json(r).get("status") == "cancelled" for r in records
+    ):
         time.sleep(0.2)
     statuses = [read_json(r).get("status") for r in records]
     assert statuses == ["cancelled", "cancelled"], statuses

@@ -17,8 +17,13 @@ def synthetic_grokking(p: int = 59, epochs: int = 3000):
     test_loss = np.where(e < 200, np.log(p) + e / 20, 14.0)
     test_loss = np.where(e >= 2000, np.log(p) * 0.99 * np.exp(-(e - 2000) / 60.0), test_loss)
     test_acc = np.where(e >= 2300, 1.0, 0.1)
-    metrics = {"epoch": e, "train_accuracy": train_acc, "test_loss": test_loss,
-               "test_accuracy": test_acc, "train_loss": np.where(e >= 400, 1e-6, 1.0)}
+    metrics = {
+        "epoch": e,
+        "train_accuracy": train_acc,
+        "test_loss": test_loss,
+        "test_accuracy": test_acc,
+        "train_loss": np.where(e >= 400, 1e-6, 1.0),
+    }
     checkpoints = np.arange(0, epochs + 1, 100)
     squares = np.where(checkpoints < 2000, 3000.0, 3000.0 - (checkpoints - 2000) * 2.0)
     squares = np.maximum(squares, 1200.0)
@@ -55,8 +60,9 @@ def test_phases_round_trip_through_the_artifact_form():
     phases = detect_phases(metrics, 59, checkpoints, squares)
     back = phases_from_arrays(phases_as_arrays(phases))
     assert back.keys() == phases.keys()
-    assert all(back[k] == phases[k] or (math.isnan(back[k]) and math.isnan(phases[k]))
-               for k in phases)
+    assert all(
+        back[k] == phases[k] or (math.isnan(back[k]) and math.isnan(phases[k])) for k in phases
+    )
 
 
 def test_check_records_name_their_verdict():
@@ -71,8 +77,11 @@ class SyntheticRun:
 
     def __init__(self, displacement, cosine, phases):
         edges = np.arange(0, 1000 * (len(displacement) + 1), 1000)
-        self.dynamics = {"window_epochs": edges, "displacement": np.array(displacement),
-                         "turning_cosine": np.array(cosine)}
+        self.dynamics = {
+            "window_epochs": edges,
+            "displacement": np.array(displacement),
+            "turning_cosine": np.array(cosine),
+        }
         self.phases = phases
         self.metrics = {"epoch": np.arange(edges[-1] + 1)}
 
@@ -81,8 +90,27 @@ def test_trajectory_signature_of_calibration_run_a():
     """Run A's published windows (CALIBRATION §6.4) pass; a monotone decrease does not."""
     from miscope_core.calibration.signature import check_speed, check_turning
 
-    moves = [36.9, 16.7, 7.9, 5.7, 5.0, 4.6, 4.3, 4.24, 4.26, 4.41, 4.68, 5.21, 6.23, 8.26,
-             12.3, 13.2, 9.4, 5.8, 3.2]
+    moves = [
+        36.9,
+        16.7,
+        7.9,
+        5.7,
+        5.0,
+        4.6,
+        4.3,
+        4.24,
+        4.26,
+        4.41,
+        4.68,
+        5.21,
+        6.23,
+        8.26,
+        12.3,
+        13.2,
+        9.4,
+        5.8,
+        3.2,
+    ]
     cosines = [0.8] * 12 + [0.7, 0.6, 0.7] + [0.9] * 2 + [0.9]
     phases = {"memorization_end": 1400.0, "cleanup_start": 14200.0, "drop_end": 15900.0}
     run = SyntheticRun(moves, cosines, phases)

@@ -13,10 +13,22 @@ import pytest
 
 from miscope_core.calibration.checks import PASS
 
-CORE = ("initial_loss", "grokking_delay", "key_frequency_count", "key_frequency_share",
-        "specialized_neurons", "restricted_loss_first", "excluded_loss_peak",
-        "excluded_loss_rise", "weight_norm_fall", "gini_rise_W_E", "gini_rise_W_L",
-        "embedding_rings", "gradient_symmetricity", "distance_irrelevance")
+CORE = (
+    "initial_loss",
+    "grokking_delay",
+    "key_frequency_count",
+    "key_frequency_share",
+    "specialized_neurons",
+    "restricted_loss_first",
+    "excluded_loss_peak",
+    "excluded_loss_rise",
+    "weight_norm_fall",
+    "gini_rise_W_E",
+    "gini_rise_W_L",
+    "embedding_rings",
+    "gradient_symmetricity",
+    "distance_irrelevance",
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +47,9 @@ def quick_outcome(tmp_path_factory):
 def test_core_check_passes(quick_outcome, name):
     checks = {c.name: c for c in quick_outcome.checks}
     check = checks[name]
-    assert check.status == PASS, f"{name}: measured {check.measured}, expected " \
-                                 f"{check.expected} ({check.detail})"
+    assert check.status == PASS, (
+        f"{name}: measured {check.measured}, expected {check.expected} ({check.detail})"
+    )
 
 
 @pytest.mark.slow
@@ -52,8 +65,14 @@ def test_phase_boundaries_are_ordered(quick_outcome):
 def test_report_lists_every_check_with_the_time_and_work(quick_outcome, tmp_path):
     from miscope_core.calibration.report import write_report
 
-    path = write_report([quick_outcome], tmp_path / "calibration.md", {},
-                        "uv run miscope calibrate --skip-long", 90.0, ["a context line"])
+    path = write_report(
+        [quick_outcome],
+        tmp_path / "calibration.md",
+        {},
+        "uv run miscope calibrate --skip-long",
+        90.0,
+        ["a context line"],
+    )
     text = path.read_text()
     trained = 0 if os.environ.get("MISCOPE_CALIBRATION_WORKSPACE") else 1
     assert "Wall time of this run: 1.5 min" in text

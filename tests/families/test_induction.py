@@ -59,8 +59,9 @@ def test_probe_is_fixed_repeated_distinct_tokens_with_next_token_targets():
     assert probe.hash == FAMILY.build_probe(params).hash
     other = FAMILY.build_probe(FAMILY.validate_params({"vocab_size": 16, "half_length": 6}))
     assert other.hash != probe.hash
-    seeded = FAMILY.build_probe(FAMILY.validate_params({"vocab_size": 16, "half_length": 5,
-                                                        "seed": 3, "data_seed": 4}))
+    seeded = FAMILY.build_probe(
+        FAMILY.validate_params({"vocab_size": 16, "half_length": 5, "seed": 3, "data_seed": 4})
+    )
     assert seeded.hash == probe.hash  # seeds change the model and data, never the probe
 
 
@@ -84,12 +85,15 @@ def test_display_context_and_describe_stay_light():
     import subprocess
     import sys
 
-    code = ("import sys, json; from miscope_core.families import get_family; "
-            "f = get_family('induction'); p = f.validate_params({}); "
-            "print(json.dumps({'display': f.display_context(p), 'describe': f.describe(), "
-            "'torch': 'torch' in sys.modules}, default=str))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    code = (
+        "import sys, json; from miscope_core.families import get_family; "
+        "f = get_family('induction'); p = f.validate_params({}); "
+        "print(json.dumps({'display': f.display_context(p), 'describe': f.describe(), "
+        "'torch': 'torch' in sys.modules}, default=str))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     result = json.loads(out)
     assert result["torch"] is False
     assert result["display"]["n_tokens"] == 32 and result["display"]["probe_sequence_length"] == 32
@@ -122,8 +126,9 @@ def test_training_batches_are_a_function_of_the_generator_state():
     assert torch.equal(second.tokens, again.tokens) and torch.equal(second.targets, again.targets)
     assert second.tokens.shape == (64, 12)
     assert torch.equal(second.targets[:, :-1], second.tokens[:, 1:])
-    periods = [next(p for p in range(2, 7) if torch.equal(row[p:], row[:-p]))
-               for row in second.tokens]
+    periods = [
+        next(p for p in range(2, 7) if torch.equal(row[p:], row[:-p])) for row in second.tokens
+    ]
     assert min(periods) >= 2 and len(set(periods)) > 1
 
 
@@ -142,8 +147,8 @@ def test_scores_known_answers():
     sources = induction_source_positions(h)
     for t in range(n):
         pattern[:, 0, t, sources[t] if sources[t] >= 0 else t] = 1.0  # an induction head
-        pattern[:, 1, t, max(t - 1, 0)] = 1.0                        # a previous-token head
-        pattern[:, 2, t, : t + 1] = 1.0 / (t + 1)                    # uniform causal
+        pattern[:, 1, t, max(t - 1, 0)] = 1.0  # a previous-token head
+        pattern[:, 2, t, : t + 1] = 1.0 / (t + 1)  # uniform causal
     np.testing.assert_allclose(induction_scores(pattern), [1.0, 0.0, np.mean(1 / np.arange(5, 9))])
     np.testing.assert_allclose(previous_token_scores(pattern)[:2], [0.0, 1.0])
     with pytest.raises(ValueError, match="at least one query"):
@@ -174,8 +179,11 @@ def best_layer_scores(paths, params, epochs):
         with torch.no_grad():
             _, cache = bridge.run_with_cache(tokens, names_filter=lambda name: name in wanted)
         layer0, layer1 = (cache[name].numpy() for name in wanted)
-        scores[epoch] = (induction_scores(layer1).max(), previous_token_scores(layer0).max(),
-                         induction_scores(layer0).max())
+        scores[epoch] = (
+            induction_scores(layer1).max(),
+            previous_token_scores(layer0).max(),
+            induction_scores(layer0).max(),
+        )
     return scores
 
 
@@ -189,8 +197,12 @@ def test_tiny_variant_trains_and_analyzes_with_basis_analyzers_skipped(tmp_path)
     record = workspace.read_variant_record(paths)
     assert record["status"] == "complete" and record["model"]["d_mlp"] is None
     metrics = load_metrics(paths)
-    assert {"first_half_loss", "first_half_accuracy", "repeated_half_loss",
-            "repeated_half_accuracy"} <= set(metrics)
+    assert {
+        "first_half_loss",
+        "first_half_accuracy",
+        "repeated_half_loss",
+        "repeated_half_accuracy",
+    } <= set(metrics)
     assert len(metrics["epoch"]) == 31 and np.isfinite(metrics["repeated_half_loss"]).all()
     report = run_analysis(paths, device="cpu")  # incremental: everything is already there
     assert report.work_done == 0
@@ -224,8 +236,10 @@ def test_cancelled_minibatch_run_resumes_to_identical_weights(tmp_path):
         return calls["n"] > 17
 
     resumed_workspace = Workspace.open(tmp_path / "b")
-    assert train_variant(spec, resumed_workspace, device="cpu",
-                         should_stop=stop_after_17).status == "cancelled"
+    assert (
+        train_variant(spec, resumed_workspace, device="cpu", should_stop=stop_after_17).status
+        == "cancelled"
+    )
     resumed = train_variant(spec, resumed_workspace, device="cpu")
     assert resumed.status == "complete"
     a = load_checkpoint(straight.paths.checkpoints, 30)
@@ -253,18 +267,20 @@ def test_quick_setting_shows_the_induction_phase_change(tmp_path):
     from miscope_core.workspace import Workspace
 
     params, config = FAMILY.resolve("quick", training=PHASE_CHANGE_TRAINING)
-    result = train_variant(VariantSpec("induction", params, config), Workspace.open(tmp_path),
-                           device="cpu")
+    result = train_variant(
+        VariantSpec("induction", params, config), Workspace.open(tmp_path), device="cpu"
+    )
     repeated = load_metrics(result.paths)["repeated_half_loss"]
     plateau = np.log(params["vocab_size"]) - 0.3
     assert (repeated[:81] > plateau).all(), repeated[:81].min()
     drop = int(np.argmax(repeated < 1.5))
     assert 120 < drop < 300 and repeated[-1] < 1.3, (drop, repeated[-1])
-    scores = best_layer_scores(result.paths, params, list_checkpoint_epochs(
-        result.paths.checkpoints))
+    scores = best_layer_scores(
+        result.paths, params, list_checkpoint_epochs(result.paths.checkpoints)
+    )
     before = [s for epoch, s in scores.items() if epoch <= 80]
     after = [s for epoch, s in scores.items() if epoch >= drop]
     assert max(s[0] for s in before) < 0.1, before
     assert min(s[0] for s in after) > 0.4 and scores[300][0] > 0.5, after
-    assert scores[300][1] > 2 * scores[0][1]            # a previous-token head formed
-    assert max(s[2] for s in scores.values()) < 0.2     # no positional shortcut in layer 0
+    assert scores[300][1] > 2 * scores[0][1]  # a previous-token head formed
+    assert max(s[2] for s in scores.values()) < 0.2  # no positional shortcut in layer 0

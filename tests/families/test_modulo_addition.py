@@ -74,8 +74,9 @@ def test_split_is_seeded_and_sized():
     assert len(first) == int(0.5 * 169)
     assert np.array_equal(first, train_indices(13, 0.5, data_seed=0))
     assert not np.array_equal(first, train_indices(13, 0.5, data_seed=1))
-    context = FAMILY.context(FAMILY.validate_params({"prime": 13, "train_fraction": 0.5,
-                                                     "data_seed": 0}))
+    context = FAMILY.context(
+        FAMILY.validate_params({"prime": 13, "train_fraction": 0.5, "data_seed": 0})
+    )
     assert context["probe_train_mask"].sum() == len(first)
     assert np.array_equal(context["probe_labels"], grid_tokens(13)[:, :2].sum(1) % 13)
 

@@ -8,10 +8,12 @@ from miscope_core.models.bridge import build_bridge
 from miscope_core.models.functional import forward_from_embeddings, forward_logits
 
 CONFIGS = [
-    ModelConfig(n_layers=1, n_heads=4, d_model=32, d_head=8, d_mlp=64, d_vocab=14,
-                d_vocab_out=13, n_ctx=3),
-    ModelConfig(n_layers=2, n_heads=2, d_model=16, d_head=8, d_mlp=None, d_vocab=10,
-                d_vocab_out=10, n_ctx=6),
+    ModelConfig(
+        n_layers=1, n_heads=4, d_model=32, d_head=8, d_mlp=64, d_vocab=14, d_vocab_out=13, n_ctx=3
+    ),
+    ModelConfig(
+        n_layers=2, n_heads=2, d_model=16, d_head=8, d_mlp=None, d_vocab=10, d_vocab_out=10, n_ctx=6
+    ),
 ]
 
 
@@ -27,10 +29,12 @@ def test_forward_matches_bridge_with_nonzero_biases(cfg):
     weights = bridge.state_dict()
     with torch.no_grad():
         reference = bridge(tokens)
-        torch.testing.assert_close(forward_logits(weights, cfg, tokens, False), reference,
-                                   atol=1e-5, rtol=1e-5)
-        torch.testing.assert_close(forward_logits(weights, cfg, tokens, True), reference[:, -1],
-                                   atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            forward_logits(weights, cfg, tokens, False), reference, atol=1e-5, rtol=1e-5
+        )
+        torch.testing.assert_close(
+            forward_logits(weights, cfg, tokens, True), reference[:, -1], atol=1e-5, rtol=1e-5
+        )
 
 
 def test_same_seed_same_weights():
@@ -53,8 +57,7 @@ def test_projection_table_path_matches_bridge_values_and_gradients(cfg, last_onl
             if name.endswith(".bias"):
                 value.copy_(torch.randn(value.shape, generator=generator) * 0.1)
     tokens = torch.randint(0, cfg.d_vocab, (5 * cfg.d_vocab, cfg.n_ctx), generator=generator)
-    weights = {k: v.detach().clone().requires_grad_(True)
-               for k, v in bridge.state_dict().items()}
+    weights = {k: v.detach().clone().requires_grad_(True) for k, v in bridge.state_dict().items()}
     ours = forward_logits(weights, cfg, tokens, last_only)
     ours.square().sum().backward()
     reference = bridge(tokens)
@@ -69,8 +72,13 @@ def test_projection_table_path_matches_bridge_values_and_gradients(cfg, last_onl
             continue
         torch.testing.assert_close(weight.grad, expected, atol=1e-4, rtol=1e-4, msg=name)
         compared.add(name)
-    assert {"embed.weight", "pos_embed.weight", "blocks.0.attn.q.weight",
-            "blocks.0.attn.k.weight", "blocks.0.attn.v.weight"} <= compared
+    assert {
+        "embed.weight",
+        "pos_embed.weight",
+        "blocks.0.attn.q.weight",
+        "blocks.0.attn.k.weight",
+        "blocks.0.attn.v.weight",
+    } <= compared
 
 
 def test_forward_from_embeddings_matches_the_token_forward():

@@ -18,8 +18,11 @@ def two_variants(tmp_path_factory):
     ids = []
     for seed in (0, 1):
         workspace, paths = train_and_analyze(
-            root, params={"seed": seed}, training={"epochs": 20},
-            analyzers=["parameters.snapshot", "parameters.trajectory", "embedding.basis_norms"])
+            root,
+            params={"seed": seed},
+            training={"epochs": 20},
+            analyzers=["parameters.snapshot", "parameters.trajectory", "embedding.basis_norms"],
+        )
         ids.append(paths.root.name)
     return workspace, ids
 
@@ -46,8 +49,9 @@ def test_grid_and_overlay(two_variants):
     grid = compare_figures(workspace, ids, "embedding.basis_norms", position=10)
     assert [p["epoch"] for p in grid["panels"]] == [10, 10]
     assert "epoch 10" in grid["panels"][0]["title"]
-    progress = compare_figures(workspace, ids, "embedding.basis_norms", position=0.5,
-                               align="progress")
+    progress = compare_figures(
+        workspace, ids, "embedding.basis_norms", position=0.5, align="progress"
+    )
     assert progress["epochs"] == {ids[0]: 10, ids[1]: 10}
     overlay = compare_figures(workspace, ids, "training.loss_curves", overlay=True)
     assert len({t["legendgroup"] for t in overlay["overlay"]["data"]}) == 2

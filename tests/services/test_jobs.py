@@ -59,13 +59,16 @@ def test_stale_heartbeat_marks_interrupted(tmp_path):
     assert store.get(job.id).status == "interrupted"
 
 
-@pytest.mark.parametrize("params, training, message", [
-    ({"prime": 100}, {}, "prime must be a prime number"),
-    ({"primes": 7}, {}, "Unknown parameter"),
-    ({"prime": "seven"}, {}, "prime must be an integer"),
-    ({}, {"epochs": 0}, "epochs must be a positive integer"),
-    ({}, {"checkpoints": "every:x"}, "not valid"),
-])
+@pytest.mark.parametrize(
+    "params, training, message",
+    [
+        ({"prime": 100}, {}, "prime must be a prime number"),
+        ({"primes": 7}, {}, "Unknown parameter"),
+        ({"prime": "seven"}, {}, "prime must be an integer"),
+        ({}, {"epochs": 0}, "epochs must be a positive integer"),
+        ({}, {"checkpoints": "every:x"}, "not valid"),
+    ],
+)
 def test_validation_errors_name_the_value(params, training, message):
     with pytest.raises(ValidationError, match=message):
         validate_training_request("modulo_addition", "tiny", params, training)
@@ -78,8 +81,9 @@ def test_unknown_family_is_a_validation_error():
 
 def test_training_job_runs_to_done_in_process(tmp_path):
     workspace = Workspace.open(tmp_path)
-    request = validate_training_request("modulo_addition", "tiny", TINY,
-                                        {"epochs": 20, "checkpoints": "every:10"})
+    request = validate_training_request(
+        "modulo_addition", "tiny", TINY, {"epochs": 20, "checkpoints": "every:10"}
+    )
     job = launch_training(workspace, request, start=False)
     assert JobStore(workspace.jobs_db).get(job.id).stage is None
     assert run_job(job.id, tmp_path) == "done"
@@ -92,8 +96,9 @@ def test_training_job_runs_to_done_in_process(tmp_path):
 @pytest.mark.slow
 def test_killed_job_is_interrupted_and_resumes_to_completion(tmp_path):
     workspace = Workspace.open(tmp_path)
-    request = validate_training_request("modulo_addition", "tiny", TINY,
-                                        {"epochs": 1000, "checkpoints": "every:250"})
+    request = validate_training_request(
+        "modulo_addition", "tiny", TINY, {"epochs": 1000, "checkpoints": "every:250"}
+    )
     job = launch_training(workspace, request, start=True)
     store = JobStore(workspace.jobs_db)
     deadline = time.time() + 120
@@ -115,8 +120,9 @@ def test_killed_job_is_interrupted_and_resumes_to_completion(tmp_path):
 @pytest.mark.slow
 def test_cooperative_cancel_keeps_checkpoints(tmp_path):
     workspace = Workspace.open(tmp_path)
-    request = validate_training_request("modulo_addition", "tiny", TINY,
-                                        {"epochs": 3000, "checkpoints": "every:100"})
+    request = validate_training_request(
+        "modulo_addition", "tiny", TINY, {"epochs": 3000, "checkpoints": "every:100"}
+    )
     job = launch_training(workspace, request, start=True)
     store = JobStore(workspace.jobs_db)
     deadline = time.time() + 240  # importing torch alone takes a minute on a busy machine

@@ -11,8 +11,9 @@ from tests.conftest import TINY_PARAMS, TINY_TRAINING, train_and_analyze
 
 
 def test_partial_then_stale_then_analyzed(tmp_path):
-    workspace, paths = train_and_analyze(tmp_path, training={"epochs": 20},
-                                         analyzers=["parameters.snapshot"])
+    workspace, paths = train_and_analyze(
+        tmp_path, training={"epochs": 20}, analyzers=["parameters.snapshot"]
+    )
     variant_id = paths.root.name
     state = variant_state(workspace, "modulo_addition", variant_id)
     assert state.state == "partial", state.detail
@@ -20,7 +21,8 @@ def test_partial_then_stale_then_analyzed(tmp_path):
 
     # two more checkpoints: the analyzer that ran is now out of date, the others still missing
     params, config = get_family("modulo_addition").resolve(
-        "tiny", params=TINY_PARAMS, training={**TINY_TRAINING, "epochs": 40})
+        "tiny", params=TINY_PARAMS, training={**TINY_TRAINING, "epochs": 40}
+    )
     train_variant(VariantSpec("modulo_addition", params, config), workspace, device="cpu")
     state = variant_state(workspace, "modulo_addition", variant_id)
     assert state.state == "stale", state.detail

@@ -29,8 +29,12 @@ print(heavy)
 
 
 def test_app_never_imports_torch_or_transformer_lens(tmp_path):
-    result = subprocess.run([sys.executable, "-c", LIGHT_CHECK, str(tmp_path)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", LIGHT_CHECK, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
@@ -61,10 +65,12 @@ def test_per_epoch_frames_reproduce_the_figure_at_each_epoch(tiny_variant):
     frames = panel["frames"]
     assert frames["epochs"] == [0, 10, 20, 30, 40]
     for i, epoch in enumerate(frames["epochs"]):
-        moved = apply(json.loads(json.dumps(panel["figure"])),
-                      frames["patches"][frames["index"][i]])
-        drawn = render_panel_figure(workspace, variant,
-                                    PanelRequest("weights.frequency_spectrum.W_E"), epoch)
+        moved = apply(
+            json.loads(json.dumps(panel["figure"])), frames["patches"][frames["index"][i]]
+        )
+        drawn = render_panel_figure(
+            workspace, variant, PanelRequest("weights.frequency_spectrum.W_E"), epoch
+        )
         assert moved["data"] == drawn["data"], epoch
 
 
@@ -94,8 +100,9 @@ def test_download_route_exports_and_rejects(tiny_variant):
     variant = paths.root.name
     reply = client.get(f"/download/{variant}/training.loss_curves.csv?epoch=10")
     assert reply.status_code == 200 and reply.data.startswith(b"trace,")
-    html = client.get(f"/download/{variant}/parameters.pca.pc2_pc3.html?params="
-                      + json.dumps({"group": "all"}))
+    html = client.get(
+        f"/download/{variant}/parameters.pca.pc2_pc3.html?params=" + json.dumps({"group": "all"})
+    )
     assert html.status_code == 200 and b"plotly" in html.data.lower()
     assert client.get(f"/download/{variant}/training.loss_curves.exe").status_code == 400
     assert client.get("/download/..%2Fetc/training.loss_curves.csv").status_code in (400, 404)

@@ -1,6 +1,5 @@
 """Training end to end on tiny real models: checkpoints, metrics, cancel, extend, exact resume."""
 
-
 import numpy as np
 import pytest
 import torch
@@ -17,9 +16,11 @@ FAMILY = get_family("modulo_addition")
 
 
 def tiny_spec(epochs=30, checkpoints="every:10", **training):
-    params, config = FAMILY.resolve("tiny", params={"prime": 11},
-                                    training={"epochs": epochs, "checkpoints": checkpoints,
-                                              **training})
+    params, config = FAMILY.resolve(
+        "tiny",
+        params={"prime": 11},
+        training={"epochs": epochs, "checkpoints": checkpoints, **training},
+    )
     return VariantSpec("modulo_addition", params, config)
 
 
@@ -112,8 +113,9 @@ def test_threads_come_from_the_environment_and_stay_with_the_variant(tmp_path, m
         calls["n"] += 1
         return calls["n"] > 5
 
-    result = train_variant(tiny_spec(), Workspace.open(tmp_path), device="cpu",
-                           should_stop=stop_after_5)
+    result = train_variant(
+        tiny_spec(), Workspace.open(tmp_path), device="cpu", should_stop=stop_after_5
+    )
     assert read_json(result.paths.variant_json)["threads"] == 2
     monkeypatch.delenv(THREADS_ENV)
     train_variant(tiny_spec(), Workspace.open(tmp_path), device="cpu")

@@ -19,18 +19,28 @@ from miscope_core.views.registry import ALIASES
 
 def test_catalog_has_the_views_the_issue_names():
     names = {v.name for v in list_views()}
-    for required in ("training.loss_curves", "parameters.pca.pc1_pc2", "parameters.pca.pc1_pc3",
-                     "parameters.pca.pc2_pc3", "parameters.pca.trajectory_3d",
-                     "parameters.pca.explained_variance", "parameters.velocity",
-                     "parameters.weight_norm", "embedding.basis_norms"):
+    for required in (
+        "training.loss_curves",
+        "parameters.pca.pc1_pc2",
+        "parameters.pca.pc1_pc3",
+        "parameters.pca.pc2_pc3",
+        "parameters.pca.trajectory_3d",
+        "parameters.pca.explained_variance",
+        "parameters.velocity",
+        "parameters.weight_norm",
+        "embedding.basis_norms",
+    ):
         assert required in names
 
 
-@pytest.mark.parametrize("alias, target", [
-    ("parameter_trajectory", "parameters.pca.pc2_pc3"),
-    ("loss_curves", "training.loss_curves"),
-    ("fourier_norms", "weights.frequency_spectrum.W_E"),
-])
+@pytest.mark.parametrize(
+    "alias, target",
+    [
+        ("parameter_trajectory", "parameters.pca.pc2_pc3"),
+        ("loss_curves", "training.loss_curves"),
+        ("fourier_norms", "weights.frequency_spectrum.W_E"),
+    ],
+)
 def test_aliases_resolve_to_dotted_names(alias, target):
     assert get_view(alias).name == target
 
@@ -71,13 +81,27 @@ def _dummy(source, epoch):
 
 
 def test_duplicate_view_name_raises_naming_both_modules():
-    spec = ViewSpec(name="training.loss_curves", title="x", description="x",
-                    kind="per_epoch", requires=(), loader=_dummy, renderer=_dummy)
+    spec = ViewSpec(
+        name="training.loss_curves",
+        title="x",
+        description="x",
+        kind="per_epoch",
+        requires=(),
+        loader=_dummy,
+        renderer=_dummy,
+    )
     with pytest.raises(ValueError, match="miscope_core.views.library.training.*test_catalog"):
         register_view(spec)
-    alias_clash = ViewSpec(name="tests.some_view", title="x", description="x", kind="per_epoch",
-                           requires=(), loader=_dummy, renderer=_dummy,
-                           aliases=("parameter_trajectory",))
+    alias_clash = ViewSpec(
+        name="tests.some_view",
+        title="x",
+        description="x",
+        kind="per_epoch",
+        requires=(),
+        loader=_dummy,
+        renderer=_dummy,
+        aliases=("parameter_trajectory",),
+    )
     with pytest.raises(ValueError, match="parameter_trajectory"):
         register_view(alias_clash)
     assert "tests.some_view" not in VIEWS
@@ -95,7 +119,8 @@ def test_every_view_is_documented_and_described():
 
 def test_docs_are_up_to_date():
     assert DOCS_PATH.read_text() == render_catalog_markdown(), (
-        "docs/views.md is stale; run `uv run python -m miscope_core.views.docs`")
+        "docs/views.md is stale; run `uv run python -m miscope_core.views.docs`"
+    )
 
 
 def test_param_rules_read_like_the_error_messages():

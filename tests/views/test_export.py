@@ -16,7 +16,8 @@ from miscope_core.views.frames import fix_axis_ranges
 
 needs_chromium = pytest.mark.skipif(
     find_chromium() is None,
-    reason="Chromium not installed (apt-get install -y chromium); Kaleido needs it for images")
+    reason="Chromium not installed (apt-get install -y chromium); Kaleido needs it for images",
+)
 
 HEADERS = {"png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF", "gif": b"GIF8"}
 
@@ -56,8 +57,9 @@ def test_unknown_format_lists_the_valid_ones(variant):
 def test_gif_frames_share_axis_ranges(tiny_source):
     from miscope_core.views import render_for_source
 
-    frames = fix_axis_ranges([render_for_source(tiny_source, "parameters.velocity", e)
-                              for e in (0, 40)])
+    frames = fix_axis_ranges(
+        [render_for_source(tiny_source, "parameters.velocity", e) for e in (0, 40)]
+    )
     assert frames[0].layout.yaxis.range is not None
     assert frames[0].layout.yaxis.range == frames[1].layout.yaxis.range
     assert frames[0].layout.xaxis.range == frames[1].layout.xaxis.range
@@ -97,8 +99,22 @@ def test_export_command_batches_views(variant_copy, tmp_path, capsys):
 
     root, variant_id = variant_copy
     out = tmp_path / "figures"
-    code = main(["export", variant_id, "--data-dir", str(root), "--format", "svg",
-                 "--views", "loss", "fourier_norms", "velocity", "--output", str(out)])
+    code = main(
+        [
+            "export",
+            variant_id,
+            "--data-dir",
+            str(root),
+            "--format",
+            "svg",
+            "--views",
+            "loss",
+            "fourier_norms",
+            "velocity",
+            "--output",
+            str(out),
+        ]
+    )
     assert code == 0
     files = sorted(p.name for p in out.iterdir())
     assert len(files) == 3 and all(f.endswith(".svg") for f in files)
@@ -109,8 +125,21 @@ def test_export_command_rejects_unknown_views(variant_copy, capsys):
     from app.cli.export_command import main
 
     root, variant_id = variant_copy
-    assert main(["export", variant_id, "--data-dir", str(root), "--format", "html",
-                 "--views", "fourier_nroms"]) == 2
+    assert (
+        main(
+            [
+                "export",
+                variant_id,
+                "--data-dir",
+                str(root),
+                "--format",
+                "html",
+                "--views",
+                "fourier_nroms",
+            ]
+        )
+        == 2
+    )
     assert "Did you mean" in capsys.readouterr().err
 
 
@@ -121,8 +150,13 @@ def test_batch_export_reports_failures_per_view(variant_copy, tmp_path):
     root, variant_id = variant_copy
     source = VariantSource.open(root, variant_id)
     seen = []
-    results = export_many(source, ["loss_curves", "no_such_view"], "html", tmp_path / "out",
-                          on_item=lambda name, result: seen.append(name))
+    results = export_many(
+        source,
+        ["loss_curves", "no_such_view"],
+        "html",
+        tmp_path / "out",
+        on_item=lambda name, result: seen.append(name),
+    )
     assert results["loss_curves"].name.endswith(".html") and results["loss_curves"].exists()
     assert isinstance(results["no_such_view"], KeyError)
     assert seen == ["loss_curves", "no_such_view"]
@@ -138,6 +172,22 @@ def test_miscope_cli_runs_export(variant_copy, tmp_path):
 
     root, variant_id = variant_copy
     out = tmp_path / "html"
-    assert main(["export", variant_id, "--data-dir", str(root), "--format", "html",
-                 "--views", "loss_curves", "weight_norm", "--output", str(out)]) == 0
+    assert (
+        main(
+            [
+                "export",
+                variant_id,
+                "--data-dir",
+                str(root),
+                "--format",
+                "html",
+                "--views",
+                "loss_curves",
+                "weight_norm",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert sorted(p.suffix for p in out.iterdir()) == [".html", ".html"]

@@ -15,14 +15,20 @@ def run_python(code: str, env_data_dir: str | None = None) -> subprocess.Complet
     env = dict(os.environ)
     if env_data_dir:
         env["MISCOPE_DATA_DIR"] = env_data_dir
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 @pytest.mark.slow
 def test_import_and_render_every_view_without_torch(tiny_variant):
     workspace, paths = tiny_variant
-    result = run_python(f"""
+    result = run_python(
+        f"""
         import sys
         import miscope_core
         from miscope_core import load_variant, list_families, list_views
@@ -38,7 +44,9 @@ def test_import_and_render_every_view_without_torch(tiny_variant):
         list_families()
         heavy = sorted(m for m in ("torch", "transformer_lens") if m in sys.modules)
         print("HEAVY", heavy)
-    """, str(workspace.root))
+    """,
+        str(workspace.root),
+    )
     assert result.returncode == 0, result.stderr
     assert "HEAVY []" in result.stdout
 

@@ -23,8 +23,9 @@ def test_load_by_family_and_parameters_equals_load_by_id(tiny_variant, variant):
 
 def test_load_errors_list_what_exists(tiny_variant):
     workspace, _ = tiny_variant
-    with pytest.raises(KeyError,
-                       match="known.*p13.*miscope train modulo_addition --param prime=59"):
+    with pytest.raises(
+        KeyError, match="known.*p13.*miscope train modulo_addition --param prime=59"
+    ):
         load_variant("modulo_addition", data_dir=workspace.root, prime=59)
     with pytest.raises(TypeError, match="valid"):
         load_variant("modulo_addition", data_dir=workspace.root, modulus=13)
@@ -74,8 +75,14 @@ def test_missing_analysis_is_reported_with_the_command(variant_copy):
     import shutil
 
     root, variant_id = variant_copy
-    shutil.rmtree(root / "results" / "modulo_addition" / variant_id / "artifacts"
-                  / "neurons.frequency_specialization")
+    shutil.rmtree(
+        root
+        / "results"
+        / "modulo_addition"
+        / variant_id
+        / "artifacts"
+        / "neurons.frequency_specialization"
+    )
     v = load_variant(variant_id, data_dir=root)
     with pytest.raises(ViewNotAvailableError, match="--analyzers neurons.frequency"):
         v.view("neuron_specialization")

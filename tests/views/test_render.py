@@ -40,8 +40,10 @@ def has_data(trace) -> bool:
 
 def test_every_view_applies_to_some_family(tiny_source, tiny_induction_source):
     for name in ALL_VIEWS:
-        rows = [{a.name: a for a in available_views(s)}[name]
-                for s in (tiny_source, tiny_induction_source)]
+        rows = [
+            {a.name: a for a in available_views(s)}[name]
+            for s in (tiny_source, tiny_induction_source)
+        ]
         assert any(r.available for r in rows), (name, [r.reason for r in rows])
 
 
@@ -68,8 +70,10 @@ def test_per_epoch_views_keep_their_scales_across_epochs(tiny_source, name):
     first, last = (render_for_source(tiny_source, name, e) for e in (epochs[0], epochs[-1]))
     assert first.layout.yaxis.range == last.layout.yaxis.range
     for a, b in zip(first.data, last.data, strict=True):
-        assert (getattr(a, "zmin", None), getattr(a, "zmax", None)) == \
-               (getattr(b, "zmin", None), getattr(b, "zmax", None))
+        assert (getattr(a, "zmin", None), getattr(a, "zmax", None)) == (
+            getattr(b, "zmin", None),
+            getattr(b, "zmax", None),
+        )
     assert first.layout.coloraxis.cmax == last.layout.coloraxis.cmax
 
 
@@ -87,8 +91,10 @@ def test_requested_epoch_snaps_to_nearest_checkpoint_and_says_so(tiny_source):
     assert "nearest" not in exact.layout.title.text
 
 
-@pytest.mark.parametrize("name", ["training.loss_curves", "parameters.weight_norm",
-                                  "embedding.basis_norms_over_training"])
+@pytest.mark.parametrize(
+    "name",
+    ["training.loss_curves", "parameters.weight_norm", "embedding.basis_norms_over_training"],
+)
 def test_across_epoch_views_draw_a_movable_cursor(tiny_source, name):
     figure = render_for_source(tiny_source, name, epoch=20)
     cursors = [s for s in figure.layout.shapes if s.name == CURSOR_NAME]
@@ -140,8 +146,10 @@ def test_missing_artifacts_name_the_analyzer_to_run(variant_copy):
     root, variant_id = variant_copy
     artifacts = root / "results" / "modulo_addition" / variant_id / "artifacts"
     shutil.rmtree(artifacts / "parameters.trajectory")
-    with pytest.raises(ViewNotAvailableError,
-                       match=f"miscope analyze {variant_id} --analyzers parameters.trajectory"):
+    with pytest.raises(
+        ViewNotAvailableError,
+        match=f"miscope analyze {variant_id} --analyzers parameters.trajectory",
+    ):
         render_view(root, variant_id, "parameter_trajectory")
     loss = render_view(root, variant_id, "loss_curves")
     assert loss.data
@@ -161,8 +169,10 @@ def test_available_views_reports_reasons(variant_copy):
     source.__dict__["context_keys"] = frozenset()
     rows = {r.name: r for r in available_views(source)}
     assert not rows["weights.frequency_spectrum.W_E"].applicable
-    assert "not applicable: needs the family's interpretive token basis" in \
-        rows["weights.frequency_spectrum.W_E"].reason
+    assert (
+        "not applicable: needs the family's interpretive token basis"
+        in rows["weights.frequency_spectrum.W_E"].reason
+    )
 
 
 def test_csv_holds_the_plotted_values(tiny_source):

@@ -33,8 +33,10 @@ HOOK = "blocks.{layer}.attn.hook_pattern"
 def readout_patterns(inputs: EpochInputs) -> np.ndarray:
     """Attention from the readout query -> [n_layers, n_heads, n_probe, n_ctx]."""
     query = int(inputs.context["readout_position"])
-    per_layer = [inputs.activation(HOOK.format(layer=layer))[:, :, query, :]
-                 for layer in range(inputs.config.n_layers)]
+    per_layer = [
+        inputs.activation(HOOK.format(layer=layer))[:, :, query, :]
+        for layer in range(inputs.config.n_layers)
+    ]
     return np.stack([p.transpose(1, 0, 2) for p in per_layer])
 
 
@@ -60,41 +62,55 @@ def compute_head_frequency_specialization(inputs: EpochInputs) -> dict[str, np.n
     key = np.argmax(patterns.var(axis=2), axis=-1)
     at_key = np.take_along_axis(fractions, key[..., None, None], axis=2)[:, :, 0]
     dominant, best = dominant_frequencies(at_key, frequencies)
-    return {"fractions": fractions.astype(np.float32), "key_position": key.astype(np.int16),
-            "dominant_frequency": dominant, "max_fraction": best.astype(np.float32)}
+    return {
+        "fractions": fractions.astype(np.float32),
+        "key_position": key.astype(np.int16),
+        "dominant_frequency": dominant,
+        "max_fraction": best.astype(np.float32),
+    }
 
 
 def summarize_head_frequency_specialization(arrays: dict[str, np.ndarray]):
     """Dominant frequency and its share per head."""
-    return {"dominant_frequency": arrays["dominant_frequency"],
-            "max_fraction": arrays["max_fraction"]}
+    return {
+        "dominant_frequency": arrays["dominant_frequency"],
+        "max_fraction": arrays["max_fraction"],
+    }
 
 
-register_analyzer(AnalyzerSpec(
-    name="attention.patterns",
-    description="Attention from the readout position to every position, per layer and head, "
-                "over the probe (float16).",
-    kind=PER_EPOCH,
-    compute=compute_attention_patterns,
-    outputs=("patterns",),
-    hooks=(HOOK,),
-    context_keys=("readout_position",),
-    summarize=summarize_attention_patterns,
-    summary_outputs=("mean_pattern",),
-    source="TransformerLens hook_pattern [batch, head, query, key]",
-))
+register_analyzer(
+    AnalyzerSpec(
+        name="attention.patterns",
+        description="Attention from the readout position to every position, per layer and head, "
+        "over the probe (float16).",
+        kind=PER_EPOCH,
+        compute=compute_attention_patterns,
+        outputs=("patterns",),
+        hooks=(HOOK,),
+        context_keys=("readout_position",),
+        summarize=summarize_attention_patterns,
+        summary_outputs=("mean_pattern",),
+        source="TransformerLens hook_pattern [batch, head, query, key]",
+    )
+)
 
-register_analyzer(AnalyzerSpec(
-    name="attention.frequency_specialization",
-    description="Per head, the fraction of its attention grid's centred variance explained by "
-                "each frequency; dominant frequency.",
-    kind=PER_EPOCH,
-    compute=compute_head_frequency_specialization,
-    outputs=("fractions", "key_position", "dominant_frequency", "max_fraction"),
-    hooks=(HOOK,),
-    context_keys=("token_basis", "token_basis_frequency", "probe_grid_shape",
-                  "readout_position"),
-    summarize=summarize_head_frequency_specialization,
-    summary_outputs=("dominant_frequency", "max_fraction"),
-    source="Nanda et al. 2023, section 4.2 (heads attend with single frequencies)",
-))
+register_analyzer(
+    AnalyzerSpec(
+        name="attention.frequency_specialization",
+        description="Per head, the fraction of its attention grid's centred variance explained by "
+        "each frequency; dominant frequency.",
+        kind=PER_EPOCH,
+        compute=compute_head_frequency_specialization,
+        outputs=("fractions", "key_position", "dominant_frequency", "max_fraction"),
+        hooks=(HOOK,),
+        context_keys=(
+            "token_basis",
+            "token_basis_frequency",
+            "probe_grid_shape",
+            "readout_position",
+        ),
+        summarize=summarize_head_frequency_specialization,
+        summary_outputs=("dominant_frequency", "max_fraction"),
+        source="Nanda et al. 2023, section 4.2 (heads attend with single frequencies)",
+    )
+)

@@ -58,8 +58,10 @@ def compute_source_scores(inputs: EpochInputs) -> dict[str, np.ndarray]:
         pattern = inputs.activation(f"blocks.{layer}.attn.hook_pattern")
         induction.append(attention_to_sources(pattern, inputs.context["induction_source_position"]))
         previous.append(attention_to_sources(pattern, inputs.context["previous_token_position"]))
-    return {"induction_score": np.array(induction, dtype=np.float32),
-            "previous_token_score": np.array(previous, dtype=np.float32)}
+    return {
+        "induction_score": np.array(induction, dtype=np.float32),
+        "previous_token_score": np.array(previous, dtype=np.float32),
+    }
 
 
 def summarize_source_scores(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -67,16 +69,18 @@ def summarize_source_scores(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarr
     return dict(arrays)
 
 
-register_analyzer(AnalyzerSpec(
-    name="attention.source_scores",
-    description="Induction score and previous-token score of every attention head.",
-    kind=PER_EPOCH,
-    compute=compute_source_scores,
-    outputs=("induction_score", "previous_token_score"),
-    hooks=("blocks.{layer}.attn.hook_pattern",),
-    context_keys=("induction_source_position", "previous_token_position"),
-    summarize=summarize_source_scores,
-    summary_outputs=("induction_score", "previous_token_score"),
-    source="Olsson et al. 2022, 'In-context learning and induction heads' (prefix-matching "
-           "score on repeated random tokens)",
-))
+register_analyzer(
+    AnalyzerSpec(
+        name="attention.source_scores",
+        description="Induction score and previous-token score of every attention head.",
+        kind=PER_EPOCH,
+        compute=compute_source_scores,
+        outputs=("induction_score", "previous_token_score"),
+        hooks=("blocks.{layer}.attn.hook_pattern",),
+        context_keys=("induction_source_position", "previous_token_position"),
+        summarize=summarize_source_scores,
+        summary_outputs=("induction_score", "previous_token_score"),
+        source="Olsson et al. 2022, 'In-context learning and induction heads' (prefix-matching "
+        "score on repeated random tokens)",
+    )
+)

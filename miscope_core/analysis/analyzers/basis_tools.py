@@ -18,8 +18,10 @@ def basis_and_frequencies(context: Mapping[str, Any]) -> tuple[np.ndarray, np.nd
     basis = np.asarray(context["token_basis"], dtype=np.float64)
     frequencies = np.asarray(context["token_basis_frequency"], dtype=np.int64)
     if frequencies.shape != (basis.shape[0],):
-        raise ValueError(f"token_basis_frequency has shape {frequencies.shape}; expected one "
-                         f"frequency per basis row ({basis.shape[0]},)")
+        raise ValueError(
+            f"token_basis_frequency has shape {frequencies.shape}; expected one "
+            f"frequency per basis row ({basis.shape[0]},)"
+        )
     return basis, frequencies
 
 
@@ -53,16 +55,19 @@ def grid_coefficients(values: np.ndarray, grid_shape, basis: np.ndarray) -> np.n
     """
     n_a, n_b = (int(s) for s in grid_shape)
     if values.shape[0] != n_a * n_b or not n_a == n_b == basis.shape[1]:
-        raise ValueError(f"Probe rows {values.shape[0]} and grid {tuple(grid_shape)} do not "
-                         f"match a square grid over the basis's {basis.shape[1]} tokens")
+        raise ValueError(
+            f"Probe rows {values.shape[0]} and grid {tuple(grid_shape)} do not "
+            f"match a square grid over the basis's {basis.shape[1]} tokens"
+        )
     grid = values.reshape(n_a, n_b, -1).astype(np.float64)
     grid = grid - grid.mean(axis=(0, 1), keepdims=True)
-    rows = np.tensordot(basis, grid, axes=(1, 0))                   # [f, b, n]
+    rows = np.tensordot(basis, grid, axes=(1, 0))  # [f, b, n]
     return np.tensordot(rows, basis, axes=(1, 1)).transpose(0, 2, 1)  # [f, g, n]
 
 
-def grid_frequency_fractions(values: np.ndarray, grid_shape, basis: np.ndarray,
-                             frequencies: np.ndarray) -> np.ndarray:
+def grid_frequency_fractions(
+    values: np.ndarray, grid_shape, basis: np.ndarray, frequencies: np.ndarray
+) -> np.ndarray:
     """Fraction of each unit's centred variance per frequency k -> [n_units, n_freq].
 
     The share of k is the squared norm of the 3x3 block {const, cos k, sin k}^2 minus the
@@ -71,7 +76,7 @@ def grid_frequency_fractions(values: np.ndarray, grid_shape, basis: np.ndarray,
     """
     power = np.square(grid_coefficients(values, grid_shape, basis))
     membership = frequency_membership(frequencies)
-    inner = np.tensordot(membership, power, axes=(0, 1))             # [j, f, n]
+    inner = np.tensordot(membership, power, axes=(0, 1))  # [j, f, n]
     grouped = np.tensordot(membership, inner, axes=(0, 1)).transpose(2, 0, 1)  # [n, i, j]
     total = power.sum(axis=(0, 1))
     block = grouped[:, 0, 1:] + grouped[:, 1:, 0] + np.diagonal(grouped, axis1=1, axis2=2)[:, 1:]
@@ -117,8 +122,10 @@ def sum_directions(basis: np.ndarray, frequencies: np.ndarray) -> tuple[np.ndarr
         rows = basis[frequencies == k]
         if len(rows) >= 2:
             c, s = rows[0], rows[1]
-            directions += [(np.outer(c, c) - np.outer(s, s)) / np.sqrt(2),
-                           (np.outer(s, c) + np.outer(c, s)) / np.sqrt(2)]
+            directions += [
+                (np.outer(c, c) - np.outer(s, s)) / np.sqrt(2),
+                (np.outer(s, c) + np.outer(c, s)) / np.sqrt(2),
+            ]
             labels += [k, k]
         else:
             directions.append(np.outer(rows[0], rows[0]))

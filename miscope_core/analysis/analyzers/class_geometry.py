@@ -37,8 +37,15 @@ SITES = {
     "mlp_post": "blocks.{layer}.mlp.hook_post",
 }
 MLP_SITES = ("resid_mid", "mlp_post")  # attention-only blocks have neither hook
-FIELDS = ("centroid_pcs", "radii", "class_dimensionality", "snr", "circularity",
-          "fourier_alignment", "fourier_frequency")
+FIELDS = (
+    "centroid_pcs",
+    "radii",
+    "class_dimensionality",
+    "snr",
+    "circularity",
+    "fourier_alignment",
+    "fourier_frequency",
+)
 SUMMARY_FIELDS = ("snr", "circularity", "fourier_alignment")
 
 
@@ -91,10 +98,15 @@ def site_geometry(acts, labels, n_classes, basis, frequencies) -> dict[str, np.n
     spread = np.mean(np.sum(np.square(centroids - centroids.mean(axis=0)), axis=1))
     noise = np.mean(np.square(radii))
     alignment, k = fourier_alignment(projections[:, :2], basis, frequencies)
-    return {"centroid_pcs": projections, "radii": radii, "class_dimensionality": dims,
-            "snr": spread / noise if noise > 0 else np.inf,
-            "circularity": circularity(projections[:, :2], eigvals), "fourier_alignment":
-            alignment, "fourier_frequency": k}
+    return {
+        "centroid_pcs": projections,
+        "radii": radii,
+        "class_dimensionality": dims,
+        "snr": spread / noise if noise > 0 else np.inf,
+        "circularity": circularity(projections[:, :2], eigvals),
+        "fourier_alignment": alignment,
+        "fourier_frequency": k,
+    }
 
 
 def compute_class_geometry(inputs: EpochInputs) -> dict[str, np.ndarray]:
@@ -106,35 +118,44 @@ def compute_class_geometry(inputs: EpochInputs) -> dict[str, np.ndarray]:
     sites = [s for s in SITES if not (inputs.config.attn_only and s in MLP_SITES)]
     result = {}
     for site in sites:
-        per_layer = [site_geometry(inputs.activation(SITES[site].format(layer=layer))
-                                   [:, position].astype(np.float64), labels, n_classes, basis,
-                                   frequencies) for layer in range(inputs.config.n_layers)]
+        per_layer = [
+            site_geometry(
+                inputs.activation(SITES[site].format(layer=layer))[:, position].astype(np.float64),
+                labels,
+                n_classes,
+                basis,
+                frequencies,
+            )
+            for layer in range(inputs.config.n_layers)
+        ]
         for field in FIELDS:
             dtype = np.int16 if field == "fourier_frequency" else np.float32
-            result[f"{site}.{field}"] = np.stack([np.asarray(g[field]) for g in per_layer]
-                                                 ).astype(dtype)
+            result[f"{site}.{field}"] = np.stack([np.asarray(g[field]) for g in per_layer]).astype(
+                dtype
+            )
     return result
 
 
 def summarize_class_geometry(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Signal-to-noise, circularity and Fourier alignment per site and layer."""
-    return {key: value for key, value in arrays.items()
-            if key.split(".", 1)[1] in SUMMARY_FIELDS}
+    return {key: value for key, value in arrays.items() if key.split(".", 1)[1] in SUMMARY_FIELDS}
 
 
-register_analyzer(AnalyzerSpec(
-    name="representations.class_geometry",
-    version=2,  # 2: PCA signs fixed (largest-|projection| positive)
-    description="Per output class: centroids, radii and dimensionality at resid_pre/mid/post "
-                "and the MLP hidden layer; signal-to-noise, circularity, Fourier alignment.",
-    kind=PER_EPOCH,
-    compute=compute_class_geometry,
-    outputs=tuple(f"{s}.{f}" for s in SITES for f in FIELDS),
-    mlp_outputs=tuple(f"{s}.{f}" for s in MLP_SITES for f in FIELDS),
-    hooks=tuple(SITES.values()),
-    context_keys=("probe_labels", "readout_position", "token_basis", "token_basis_frequency"),
-    summarize=summarize_class_geometry,
-    summary_outputs=tuple(f"{s}.{f}" for s in SITES for f in SUMMARY_FIELDS),
-    source="Class-manifold geometry (centroid spread / radius SNR); ring circularity as in "
-           "Liu et al. 2022 and Zhong et al. 2023",
-))
+register_analyzer(
+    AnalyzerSpec(
+        name="representations.class_geometry",
+        version=2,  # 2: PCA signs fixed (largest-|projection| positive)
+        description="Per output class: centroids, radii and dimensionality at resid_pre/mid/post "
+        "and the MLP hidden layer; signal-to-noise, circularity, Fourier alignment.",
+        kind=PER_EPOCH,
+        compute=compute_class_geometry,
+        outputs=tuple(f"{s}.{f}" for s in SITES for f in FIELDS),
+        mlp_outputs=tuple(f"{s}.{f}" for s in MLP_SITES for f in FIELDS),
+        hooks=tuple(SITES.values()),
+        context_keys=("probe_labels", "readout_position", "token_basis", "token_basis_frequency"),
+        summarize=summarize_class_geometry,
+        summary_outputs=tuple(f"{s}.{f}" for s in SITES for f in SUMMARY_FIELDS),
+        source="Class-manifold geometry (centroid spread / radius SNR); ring circularity as in "
+        "Liu et al. 2022 and Zhong et al. 2023",
+    )
+)

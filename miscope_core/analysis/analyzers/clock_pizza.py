@@ -59,8 +59,9 @@ def gradient_symmetricity_of(weights, cfg, p: int, n_triples: int, seed: int):
 
     triples = random_triples(p, n_triples, seed)
     device = weights["embed.weight"].device
-    tokens = torch.tensor(np.column_stack([triples[:, :2], np.full(len(triples), p)]),
-                          dtype=torch.long, device=device)
+    tokens = torch.tensor(
+        np.column_stack([triples[:, :2], np.full(len(triples), p)]), dtype=torch.long, device=device
+    )
     classes = torch.tensor(triples[:, 2], dtype=torch.long, device=device)
     grad_a, grad_b = embedding_gradients(weights, cfg, tokens, classes)
     cosines = cosine_rows(grad_a, grad_b)
@@ -103,13 +104,20 @@ def compute_clock_pizza(inputs: EpochInputs, n_triples: int = 100, seed: int = 4
     weights = {k: v.detach() for k, v in inputs.model.state_dict().items()}
     p = int(inputs.context["n_tokens"])
     symmetricity, cosines = gradient_symmetricity_of(weights, inputs.config, p, n_triples, seed)
-    correct = grid_correct_logits(weights, inputs.config, p, inputs.context["probe_labels"],
-                                  int(inputs.context["readout_position"]))
+    correct = grid_correct_logits(
+        weights,
+        inputs.config,
+        p,
+        inputs.context["probe_labels"],
+        int(inputs.context["readout_position"]),
+    )
     grid = sum_distance_grid(correct, p)
-    return {"gradient_symmetricity": np.float64(symmetricity),
-            "distance_irrelevance": np.float64(distance_irrelevance_of(grid)),
-            "triple_cosines": cosines.astype(np.float32),
-            "correct_logit_grid": grid.astype(np.float32)}
+    return {
+        "gradient_symmetricity": np.float64(symmetricity),
+        "distance_irrelevance": np.float64(distance_irrelevance_of(grid)),
+        "triple_cosines": cosines.astype(np.float32),
+        "correct_logit_grid": grid.astype(np.float32),
+    }
 
 
 def summarize_clock_pizza(arrays, **_params):
@@ -117,19 +125,25 @@ def summarize_clock_pizza(arrays, **_params):
     return {k: np.float64(arrays[k]) for k in ("gradient_symmetricity", "distance_irrelevance")}
 
 
-register_analyzer(AnalyzerSpec(
-    name="algorithm.clock_pizza",
-    description="Clock vs Pizza (Zhong et al. 2023): gradient symmetricity (cosine of the "
-                "logit gradients w.r.t. the two input embeddings) and distance irrelevance.",
-    kind=PER_EPOCH,
-    compute=compute_clock_pizza,
-    outputs=("gradient_symmetricity", "distance_irrelevance", "triple_cosines",
-             "correct_logit_grid"),
-    context_keys=("n_tokens", "probe_labels", "readout_position", "probe_grid_shape"),
-    params={"n_triples": 100, "seed": 42},
-    summarize=summarize_clock_pizza,
-    summary_outputs=("gradient_symmetricity", "distance_irrelevance"),
-    needs_model=True,
-    source="Zhong, Liu, Tegmark, Andreas 2023, The Clock and the Pizza (NeurIPS), metric "
-           "definitions of fjzzq2002/pizza code/eval-main.ipynb; CALIBRATION.md §3, §7.8",
-))
+register_analyzer(
+    AnalyzerSpec(
+        name="algorithm.clock_pizza",
+        description="Clock vs Pizza (Zhong et al. 2023): gradient symmetricity (cosine of the "
+        "logit gradients w.r.t. the two input embeddings) and distance irrelevance.",
+        kind=PER_EPOCH,
+        compute=compute_clock_pizza,
+        outputs=(
+            "gradient_symmetricity",
+            "distance_irrelevance",
+            "triple_cosines",
+            "correct_logit_grid",
+        ),
+        context_keys=("n_tokens", "probe_labels", "readout_position", "probe_grid_shape"),
+        params={"n_triples": 100, "seed": 42},
+        summarize=summarize_clock_pizza,
+        summary_outputs=("gradient_symmetricity", "distance_irrelevance"),
+        needs_model=True,
+        source="Zhong, Liu, Tegmark, Andreas 2023, The Clock and the Pizza (NeurIPS), metric "
+        "definitions of fjzzq2002/pizza code/eval-main.ipynb; CALIBRATION.md §3, §7.8",
+    )
+)

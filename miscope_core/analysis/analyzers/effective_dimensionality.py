@@ -34,18 +34,21 @@ def head_circuit_values(w_left: np.ndarray, w_right: np.ndarray) -> np.ndarray:
 
     Uses the d_head x d_head Gram trick: svd(A B) = svd(R_A B') where A = Q_A R_A.
     """
-    left_r = np.linalg.qr(w_left.astype(np.float64))[1]            # [L, H, d_head, d_head]
+    left_r = np.linalg.qr(w_left.astype(np.float64))[1]  # [L, H, d_head, d_head]
     right_r = np.linalg.qr(np.swapaxes(w_right, -1, -2).astype(np.float64))[1]
     return singular_values(left_r @ np.swapaxes(right_r, -1, -2))
 
 
 def compute_effective_dimensionality(inputs: EpochInputs) -> dict[str, np.ndarray]:
     """Singular values and participation ratios per matrix, per layer and per head."""
-    values = {name: singular_values(inputs.weight(name)) for name in
-              ("W_E", "W_pos", "W_U", "W_Q", "W_K", "W_V", "W_O")}
+    values = {
+        name: singular_values(inputs.weight(name))
+        for name in ("W_E", "W_pos", "W_U", "W_Q", "W_K", "W_V", "W_O")
+    }
     values["OV"] = head_circuit_values(inputs.weight("W_V"), inputs.weight("W_O"))
-    values["QK"] = head_circuit_values(inputs.weight("W_Q"),
-                                       np.swapaxes(inputs.weight("W_K"), -1, -2))
+    values["QK"] = head_circuit_values(
+        inputs.weight("W_Q"), np.swapaxes(inputs.weight("W_K"), -1, -2)
+    )
     if not inputs.config.attn_only:
         values.update({name: singular_values(inputs.weight(name)) for name in MLP_MATRICES})
     result = {}
@@ -60,18 +63,22 @@ def summarize_effective_dimensionality(arrays: dict[str, np.ndarray]) -> dict[st
     return {key: value for key, value in arrays.items() if key.endswith(".participation_ratio")}
 
 
-register_analyzer(AnalyzerSpec(
-    name="parameters.effective_dimensionality",
-    description="Singular values and participation ratio of every weight matrix, per layer and "
-                "per head (including the OV and QK circuits).",
-    kind=PER_EPOCH,
-    compute=compute_effective_dimensionality,
-    outputs=tuple(f"{m}.{f}" for m in MATRICES for f in ("singular_values",
-                                                           "participation_ratio")),
-    mlp_outputs=tuple(f"{m}.{f}" for m in MLP_MATRICES for f in ("singular_values",
-                                                                   "participation_ratio")),
-    weights=("W_E", "W_pos", "W_U", "W_Q", "W_K", "W_V", "W_O", "W_in", "W_out"),
-    summarize=summarize_effective_dimensionality,
-    summary_outputs=tuple(f"{m}.participation_ratio" for m in MATRICES),
-    source="Participation ratio (sum s^2)^2 / sum s^4 of the singular value spectrum",
-))
+register_analyzer(
+    AnalyzerSpec(
+        name="parameters.effective_dimensionality",
+        description="Singular values and participation ratio of every weight matrix, per layer and "
+        "per head (including the OV and QK circuits).",
+        kind=PER_EPOCH,
+        compute=compute_effective_dimensionality,
+        outputs=tuple(
+            f"{m}.{f}" for m in MATRICES for f in ("singular_values", "participation_ratio")
+        ),
+        mlp_outputs=tuple(
+            f"{m}.{f}" for m in MLP_MATRICES for f in ("singular_values", "participation_ratio")
+        ),
+        weights=("W_E", "W_pos", "W_U", "W_Q", "W_K", "W_V", "W_O", "W_in", "W_out"),
+        summarize=summarize_effective_dimensionality,
+        summary_outputs=tuple(f"{m}.participation_ratio" for m in MATRICES),
+        source="Participation ratio (sum s^2)^2 / sum s^4 of the singular value spectrum",
+    )
+)

@@ -29,15 +29,17 @@ def summarize_embedding_basis_norms(arrays: dict[str, np.ndarray]) -> dict[str, 
     return {"norms": arrays["norms"]}
 
 
-register_analyzer(AnalyzerSpec(
-    name="embedding.basis_norms",
-    description="Norm of the token embedding W_E along each row of the family's token basis.",
-    kind=PER_EPOCH,
-    compute=compute_embedding_basis_norms,
-    outputs=("norms",),
-    weights=("W_E",),
-    context_keys=("token_basis",),
-    summarize=summarize_embedding_basis_norms,
-    summary_outputs=("norms",),
-    source="Nanda et al. 2023, section 4.1 (Fourier norms of W_E)",
-))
+register_analyzer(
+    AnalyzerSpec(
+        name="embedding.basis_norms",
+        description="Norm of the token embedding W_E along each row of the family's token basis.",
+        kind=PER_EPOCH,
+        compute=compute_embedding_basis_norms,
+        outputs=("norms",),
+        weights=("W_E",),
+        context_keys=("token_basis",),
+        summarize=summarize_embedding_basis_norms,
+        summary_outputs=("norms",),
+        source="Nanda et al. 2023, section 4.1 (Fourier norms of W_E)",
+    )
+)

@@ -84,32 +84,49 @@ def compute_embedding_rings(inputs: EpochInputs) -> dict[str, np.ndarray]:
         ring_coordinates[k - 1] = centred @ ring_plane(pair)
     coords, explained = embedding_pca(embedding)
     locking, locked_k = phase_locking(coords[:, :2], p)
-    return {"ring_ratio": ratio.astype(np.float32), "frequency_norm": norm.astype(np.float32),
-            "ring_coordinates": ring_coordinates.astype(np.float32),
-            "pca_coordinates": coords[:, :2].astype(np.float32),
-            "pca_explained": explained.astype(np.float32),
-            "pca_phase_locking": np.float32(locking), "pca_frequency": np.int16(locked_k)}
+    return {
+        "ring_ratio": ratio.astype(np.float32),
+        "frequency_norm": norm.astype(np.float32),
+        "ring_coordinates": ring_coordinates.astype(np.float32),
+        "pca_coordinates": coords[:, :2].astype(np.float32),
+        "pca_explained": explained.astype(np.float32),
+        "pca_phase_locking": np.float32(locking),
+        "pca_frequency": np.int16(locked_k),
+    }
 
 
 def summarize_embedding_rings(arrays, **_params):
     """Ring ratios, norms and the PCA phase-locking per epoch."""
-    return {k: arrays[k] for k in ("ring_ratio", "frequency_norm", "pca_phase_locking",
-                                   "pca_frequency")}
+    return {
+        k: arrays[k] for k in ("ring_ratio", "frequency_norm", "pca_phase_locking", "pca_frequency")
+    }
 
 
-register_analyzer(AnalyzerSpec(
-    name="embedding.rings",
-    version=2,  # 2: PCA signs fixed (largest-|projection| positive)
-    description="Is each frequency's cos/sin pair of W_E a circle (sigma2/sigma1), and does the "
-                "W_E PC1-PC2 plane hold a ring ordered by k*a mod p?",
-    kind=PER_EPOCH,
-    compute=compute_embedding_rings,
-    outputs=("ring_ratio", "frequency_norm", "ring_coordinates", "pca_coordinates",
-             "pca_explained", "pca_phase_locking", "pca_frequency"),
-    weights=("W_E",),
-    context_keys=("token_basis", "token_basis_frequency", "n_tokens"),
-    summarize=summarize_embedding_rings,
-    summary_outputs=("ring_ratio", "frequency_norm", "pca_phase_locking", "pca_frequency"),
-    source="Liu et al. 2022 (rings in embedding PCA); Nanda et al. 2023 §4.1; "
-           "CALIBRATION.md §2, §6.3, §7 item 7",
-))
+register_analyzer(
+    AnalyzerSpec(
+        name="embedding.rings",
+        version=2,  # 2: PCA signs fixed (largest-|projection| positive)
+        description=(
+            "Is each frequency's cos/sin pair of W_E a circle (sigma2/sigma1), and "
+            "does the "
+            "W_E PC1-PC2 plane hold a ring ordered by k*a mod p?"
+        ),
+        kind=PER_EPOCH,
+        compute=compute_embedding_rings,
+        outputs=(
+            "ring_ratio",
+            "frequency_norm",
+            "ring_coordinates",
+            "pca_coordinates",
+            "pca_explained",
+            "pca_phase_locking",
+            "pca_frequency",
+        ),
+        weights=("W_E",),
+        context_keys=("token_basis", "token_basis_frequency", "n_tokens"),
+        summarize=summarize_embedding_rings,
+        summary_outputs=("ring_ratio", "frequency_norm", "pca_phase_locking", "pca_frequency"),
+        source="Liu et al. 2022 (rings in embedding PCA); Nanda et al. 2023 §4.1; "
+        "CALIBRATION.md §2, §6.3, §7 item 7",
+    )
+)

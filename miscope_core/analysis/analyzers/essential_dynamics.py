@@ -52,35 +52,47 @@ def compute_probe_sample(inputs: EpochInputs, n_rows: int = 256, seed: int = 0):
 def compute_essential_dynamics(series: EpochSeries, n_components: int = 10):
     """PCA of the per-checkpoint output vectors, with explained variance and speed."""
     epochs = np.array(series.epochs)
-    vectors = np.stack([arrays["log_probs"].astype(np.float64).ravel()
-                        for _, arrays in series.iter("logits.probe_sample")])
+    vectors = np.stack(
+        [
+            arrays["log_probs"].astype(np.float64).ravel()
+            for _, arrays in series.iter("logits.probe_sample")
+        ]
+    )
     gram = vectors @ vectors.T
     projections, ratio = pca_from_gram(gram, min(n_components, len(epochs)))
-    return {"epochs": epochs, "projections": projections.astype(np.float32),
-            "explained_variance_ratio": ratio, "speed": step_velocity(gram, epochs)}
+    return {
+        "epochs": epochs,
+        "projections": projections.astype(np.float32),
+        "explained_variance_ratio": ratio,
+        "speed": step_velocity(gram, epochs),
+    }
 
 
-register_analyzer(AnalyzerSpec(
-    name="logits.probe_sample",
-    description="Log-probabilities at the readout position on a seeded subset of probe rows "
-                "(feeds the behavioural trajectory).",
-    kind=PER_EPOCH,
-    compute=compute_probe_sample,
-    outputs=("rows", "log_probs"),
-    hooks=(LOGITS_HOOK,),
-    context_keys=("readout_position",),
-    params={"n_rows": 256, "seed": 0},
-    source="Essential dynamics inputs (Hoogland et al. 2024): outputs on a fixed input set",
-))
+register_analyzer(
+    AnalyzerSpec(
+        name="logits.probe_sample",
+        description="Log-probabilities at the readout position on a seeded subset of probe rows "
+        "(feeds the behavioural trajectory).",
+        kind=PER_EPOCH,
+        compute=compute_probe_sample,
+        outputs=("rows", "log_probs"),
+        hooks=(LOGITS_HOOK,),
+        context_keys=("readout_position",),
+        params={"n_rows": 256, "seed": 0},
+        source="Essential dynamics inputs (Hoogland et al. 2024): outputs on a fixed input set",
+    )
+)
 
-register_analyzer(AnalyzerSpec(
-    name="dynamics.essential",
-    description="Essential dynamics: PCA of the model's outputs on the probe sample across "
-                "checkpoints, with explained variance and speed.",
-    kind=CROSS_EPOCH,
-    compute=compute_essential_dynamics,
-    outputs=("projections", "explained_variance_ratio", "speed"),
-    params={"n_components": 10},
-    depends_on=("logits.probe_sample",),
-    source="Hoogland et al. 2024 (arXiv 2402.02364), essential dynamics",
-))
+register_analyzer(
+    AnalyzerSpec(
+        name="dynamics.essential",
+        description="Essential dynamics: PCA of the model's outputs on the probe sample across "
+        "checkpoints, with explained variance and speed.",
+        kind=CROSS_EPOCH,
+        compute=compute_essential_dynamics,
+        outputs=("projections", "explained_variance_ratio", "speed"),
+        params={"n_components": 10},
+        depends_on=("logits.probe_sample",),
+        source="Hoogland et al. 2024 (arXiv 2402.02364), essential dynamics",
+    )
+)

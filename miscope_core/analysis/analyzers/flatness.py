@@ -50,8 +50,14 @@ def random_direction(shapes, generator) -> list:
     return [part / norm for part in parts]
 
 
-def compute_flatness(inputs: EpochInputs, n_directions: int = 16, radius: float = 10.0,
-                     max_rows: int = 512, seed: int = 0, flat_tolerance: float = 0.01):
+def compute_flatness(
+    inputs: EpochInputs,
+    n_directions: int = 16,
+    radius: float = 10.0,
+    max_rows: int = 512,
+    seed: int = 0,
+    flat_tolerance: float = 0.01,
+):
     """Loss change along seeded random unit directions at a fixed radius."""
     import torch
 
@@ -72,8 +78,9 @@ def compute_flatness(inputs: EpochInputs, n_directions: int = 16, radius: float 
             direction = random_direction([state[k].shape for k in names], generator)
             moved = dict(state)
             for name, part in zip(names, direction, strict=True):
-                moved[name] = state[name] + (radius * part).to(device=device,
-                                                               dtype=state[name].dtype)
+                moved[name] = state[name] + (radius * part).to(
+                    device=device, dtype=state[name].dtype
+                )
             deltas.append(readout_loss(moved, inputs.config, tokens, labels, position) - base)
     return {"base_loss": np.float64(base), "delta_loss": np.array(deltas, dtype=np.float64)}
 
@@ -81,26 +88,43 @@ def compute_flatness(inputs: EpochInputs, n_directions: int = 16, radius: float 
 def summarize_flatness(arrays, flat_tolerance: float = 0.01, **_) -> dict[str, np.ndarray]:
     """Mean / median / max / p90 loss change and the flat fraction."""
     delta = arrays["delta_loss"]
-    return {"base_loss": arrays["base_loss"], "mean_delta": np.mean(delta),
-            "median_delta": np.median(delta), "max_delta": np.max(delta),
-            "p90_delta": np.percentile(delta, 90),
-            "flat_fraction": np.mean(delta <= flat_tolerance)}
+    return {
+        "base_loss": arrays["base_loss"],
+        "mean_delta": np.mean(delta),
+        "median_delta": np.median(delta),
+        "max_delta": np.max(delta),
+        "p90_delta": np.percentile(delta, 90),
+        "flat_fraction": np.mean(delta <= flat_tolerance),
+    }
 
 
-register_analyzer(AnalyzerSpec(
-    name="landscape.flatness",
-    description="Training-loss change under seeded random unit weight perturbations at a fixed "
-                "radius; summary mean/median/max/p90 and the flat fraction.",
-    kind=PER_EPOCH,
-    compute=compute_flatness,
-    outputs=("base_loss", "delta_loss"),
-    context_keys=("probe_labels", "probe_train_mask", "readout_position"),
-    params={"n_directions": 16, "radius": 10.0, "max_rows": 512, "seed": 0,
-            "flat_tolerance": 0.01},
-    summarize=summarize_flatness,
-    summary_outputs=("base_loss", "mean_delta", "median_delta", "max_delta", "p90_delta",
-                     "flat_fraction"),
-    needs_model=True,
-    source="Random-direction sharpness (e.g. Keskar et al. 2017; Li et al. 2018 'Visualizing "
-           "the loss landscape')",
-))
+register_analyzer(
+    AnalyzerSpec(
+        name="landscape.flatness",
+        description="Training-loss change under seeded random unit weight perturbations at a fixed "
+        "radius; summary mean/median/max/p90 and the flat fraction.",
+        kind=PER_EPOCH,
+        compute=compute_flatness,
+        outputs=("base_loss", "delta_loss"),
+        context_keys=("probe_labels", "probe_train_mask", "readout_position"),
+        params={
+            "n_directions": 16,
+            "radius": 10.0,
+            "max_rows": 512,
+            "seed": 0,
+            "flat_tolerance": 0.01,
+        },
+        summarize=summarize_flatness,
+        summary_outputs=(
+            "base_loss",
+            "mean_delta",
+            "median_delta",
+            "max_delta",
+            "p90_delta",
+            "flat_fraction",
+        ),
+        needs_model=True,
+        source="Random-direction sharpness (e.g. Keskar et al. 2017; Li et al. 2018 'Visualizing "
+        "the loss landscape')",
+    )
+)

@@ -35,8 +35,9 @@ def grid_sum_directions(context) -> tuple[np.ndarray, np.ndarray]:
     basis, frequencies = basis_and_frequencies(context)
     n_a, n_b = (int(s) for s in context["probe_grid_shape"])
     if not n_a == n_b == basis.shape[1]:
-        raise ValueError(f"probe_grid_shape {(n_a, n_b)} must be square over the basis's "
-                         f"{basis.shape[1]} tokens")
+        raise ValueError(
+            f"probe_grid_shape {(n_a, n_b)} must be square over the basis's {basis.shape[1]} tokens"
+        )
     return sum_directions(basis, frequencies)
 
 
@@ -56,16 +57,23 @@ def compute_logit_projections(inputs: EpochInputs) -> dict[str, np.ndarray]:
     }
 
 
-register_analyzer(AnalyzerSpec(
-    name="progress.logit_projections",
-    description="Projections of the probe logits onto cos/sin(w_k(a+b)) for every frequency, "
-                "class means and the training rows' remainder (inputs of progress.measures).",
-    kind=PER_EPOCH,
-    compute=compute_logit_projections,
-    outputs=("mean_logits", "sum_projections", "direction_frequency", "train_residual"),
-    hooks=(LOGITS_HOOK,),
-    context_keys=("token_basis", "token_basis_frequency", "probe_grid_shape",
-                  "probe_train_mask", "readout_position"),
-    source="Nanda et al. 2023, §5.1 and App. C.2; released notebook (trig_loss, "
-           "excluded_loss_2D_full)",
-))
+register_analyzer(
+    AnalyzerSpec(
+        name="progress.logit_projections",
+        description="Projections of the probe logits onto cos/sin(w_k(a+b)) for every frequency, "
+        "class means and the training rows' remainder (inputs of progress.measures).",
+        kind=PER_EPOCH,
+        compute=compute_logit_projections,
+        outputs=("mean_logits", "sum_projections", "direction_frequency", "train_residual"),
+        hooks=(LOGITS_HOOK,),
+        context_keys=(
+            "token_basis",
+            "token_basis_frequency",
+            "probe_grid_shape",
+            "probe_train_mask",
+            "readout_position",
+        ),
+        source="Nanda et al. 2023, §5.1 and App. C.2; released notebook (trig_loss, "
+        "excluded_loss_2D_full)",
+    )
+)

@@ -25,8 +25,9 @@ UPSTREAM = "neurons.frequency_specialization"
 def commitment_epochs(dominant: np.ndarray, epochs: np.ndarray) -> np.ndarray:
     """Epoch of the first checkpoint after which the dominant frequency never changes again."""
     differs = dominant != dominant[-1]
-    last_different = np.where(differs.any(axis=0),
-                              dominant.shape[0] - 1 - np.argmax(differs[::-1], axis=0), -1)
+    last_different = np.where(
+        differs.any(axis=0), dominant.shape[0] - 1 - np.argmax(differs[::-1], axis=0), -1
+    )
     return epochs[last_different + 1]
 
 
@@ -50,16 +51,27 @@ def compute_neuron_dynamics(series: EpochSeries, threshold: float = 0.85):
     }
 
 
-register_analyzer(AnalyzerSpec(
-    name="neurons.dynamics",
-    description="Per MLP neuron: dominant frequency over time, number of switches and the epoch "
-                "from which it commits to its final frequency.",
-    kind=CROSS_EPOCH,
-    compute=compute_neuron_dynamics,
-    outputs=("dominant_frequency", "max_fraction", "final_frequency", "switch_count",
-             "commitment_epoch", "specialized_final"),
-    params={"threshold": 0.85},
-    depends_on=(UPSTREAM,),
-    requires_mlp=True,
-    source="Frequency assignment per neuron as in Nanda et al. 2023, tracked over checkpoints",
-))
+register_analyzer(
+    AnalyzerSpec(
+        name="neurons.dynamics",
+        description=(
+            "Per MLP neuron: dominant frequency over time, number of switches and "
+            "the epoch "
+            "from which it commits to its final frequency."
+        ),
+        kind=CROSS_EPOCH,
+        compute=compute_neuron_dynamics,
+        outputs=(
+            "dominant_frequency",
+            "max_fraction",
+            "final_frequency",
+            "switch_count",
+            "commitment_epoch",
+            "specialized_final",
+        ),
+        params={"threshold": 0.85},
+        depends_on=(UPSTREAM,),
+        requires_mlp=True,
+        source="Frequency assignment per neuron as in Nanda et al. 2023, tracked over checkpoints",
+    )
+)

@@ -32,8 +32,7 @@ HOOK = "blocks.{layer}.mlp.hook_post"
 
 def grid_neuron_indices(d_mlp: int, n_grid: int) -> np.ndarray:
     """Evenly spaced neuron indices (the same at every epoch), at most d_mlp of them."""
-    return np.unique(np.linspace(0, d_mlp - 1, max(1, min(n_grid, d_mlp))).round()
-                     ).astype(np.int32)
+    return np.unique(np.linspace(0, d_mlp - 1, max(1, min(n_grid, d_mlp))).round()).astype(np.int32)
 
 
 def readout_activations(inputs: EpochInputs, hook: str) -> np.ndarray:
@@ -41,8 +40,9 @@ def readout_activations(inputs: EpochInputs, hook: str) -> np.ndarray:
     return inputs.activation(hook)[:, int(inputs.context["readout_position"])]
 
 
-def compute_neuron_frequency_specialization(inputs: EpochInputs, threshold: float = 0.85,
-                                            grid_neurons: int = 16) -> dict[str, np.ndarray]:
+def compute_neuron_frequency_specialization(
+    inputs: EpochInputs, threshold: float = 0.85, grid_neurons: int = 16
+) -> dict[str, np.ndarray]:
     """Frequency fractions per neuron and layer, plus activation grids of a few neurons.
 
     `threshold` is used by the summary only (the pipeline passes every parameter to both).
@@ -66,8 +66,9 @@ def compute_neuron_frequency_specialization(inputs: EpochInputs, threshold: floa
     }
 
 
-def count_specialized(dominant: np.ndarray, best: np.ndarray, n_freq: int,
-                      threshold: float) -> np.ndarray:
+def count_specialized(
+    dominant: np.ndarray, best: np.ndarray, n_freq: int, threshold: float
+) -> np.ndarray:
     """Neurons with max fraction >= threshold, per layer and dominant k -> [n_layers, n_freq]."""
     counts = np.zeros((dominant.shape[0], n_freq), dtype=np.int32)
     for layer in range(dominant.shape[0]):
@@ -76,12 +77,14 @@ def count_specialized(dominant: np.ndarray, best: np.ndarray, n_freq: int,
     return counts
 
 
-def summarize_neuron_frequency_specialization(arrays, threshold: float = 0.85,
-                                              grid_neurons: int = 16) -> dict[str, np.ndarray]:
+def summarize_neuron_frequency_specialization(
+    arrays, threshold: float = 0.85, grid_neurons: int = 16
+) -> dict[str, np.ndarray]:
     """Specialized-neuron counts per frequency and the mean / median max fraction per layer."""
     best = arrays["max_fraction"]
-    counts = count_specialized(arrays["dominant_frequency"], best,
-                               arrays["fractions"].shape[-1], threshold)
+    counts = count_specialized(
+        arrays["dominant_frequency"], best, arrays["fractions"].shape[-1], threshold
+    )
     return {
         "specialized_count": counts,
         "specialized_total": counts.sum(axis=1),
@@ -90,22 +93,40 @@ def summarize_neuron_frequency_specialization(arrays, threshold: float = 0.85,
     }
 
 
-register_analyzer(AnalyzerSpec(
-    name="neurons.frequency_specialization",
-    description="Per MLP neuron, the fraction of its centred activation variance over the probe "
-                "grid that each frequency explains; dominant frequency and a few raw grids.",
-    kind=PER_EPOCH,
-    compute=compute_neuron_frequency_specialization,
-    outputs=("fractions", "dominant_frequency", "max_fraction", "grid_neurons",
-             "activation_grids"),
-    hooks=(HOOK,),
-    context_keys=("token_basis", "token_basis_frequency", "probe_grid_shape",
-                  "readout_position"),
-    params={"threshold": 0.85, "grid_neurons": 16},
-    summarize=summarize_neuron_frequency_specialization,
-    summary_outputs=("specialized_count", "specialized_total", "mean_max_fraction",
-                     "median_max_fraction"),
-    requires_mlp=True,
-    source="Nanda et al. 2023, released Grokking_Analysis notebook (3x3 block {const, cos k, "
-           "sin k}^2, 0.85 threshold)",
-))
+register_analyzer(
+    AnalyzerSpec(
+        name="neurons.frequency_specialization",
+        description=(
+            "Per MLP neuron, the fraction of its centred activation variance over "
+            "the probe "
+            "grid that each frequency explains; dominant frequency and a few raw grids."
+        ),
+        kind=PER_EPOCH,
+        compute=compute_neuron_frequency_specialization,
+        outputs=(
+            "fractions",
+            "dominant_frequency",
+            "max_fraction",
+            "grid_neurons",
+            "activation_grids",
+        ),
+        hooks=(HOOK,),
+        context_keys=(
+            "token_basis",
+            "token_basis_frequency",
+            "probe_grid_shape",
+            "readout_position",
+        ),
+        params={"threshold": 0.85, "grid_neurons": 16},
+        summarize=summarize_neuron_frequency_specialization,
+        summary_outputs=(
+            "specialized_count",
+            "specialized_total",
+            "mean_max_fraction",
+            "median_max_fraction",
+        ),
+        requires_mlp=True,
+        source="Nanda et al. 2023, released Grokking_Analysis notebook (3x3 block {const, cos k, "
+        "sin k}^2, 0.85 threshold)",
+    )
+)

@@ -30,24 +30,31 @@ def compute_parameter_snapshot(inputs: EpochInputs) -> dict[str, np.ndarray]:
 
 def summarize_parameter_snapshot(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Sum of squared weights, overall and per group."""
-    squares = {name: float(np.sum(np.square(value, dtype=np.float64)))
-               for name, value in arrays.items()}
+    squares = {
+        name: float(np.sum(np.square(value, dtype=np.float64))) for name, value in arrays.items()
+    }
     summary = {"total_sum_squares": np.float64(sum(squares.values()))}
     for group, names in WEIGHT_GROUPS.items():
         summary[f"{group}_sum_squares"] = np.float64(sum(squares.get(n, 0.0) for n in names))
     return summary
 
 
-register_analyzer(AnalyzerSpec(
-    name="parameters.snapshot",
-    description="All weight matrices (W_E ... W_U, every layer) as float32, per checkpoint.",
-    kind=PER_EPOCH,
-    compute=compute_parameter_snapshot,
-    outputs=WEIGHT_NAMES,
-    mlp_outputs=("W_in", "W_out"),
-    weights=WEIGHT_NAMES,
-    summarize=summarize_parameter_snapshot,
-    summary_outputs=("total_sum_squares", "embedding_sum_squares", "attention_sum_squares",
-                     "mlp_sum_squares"),
-    source="Weights as TransformerLens exposes them (W_Q: [layer, head, d_model, d_head])",
-))
+register_analyzer(
+    AnalyzerSpec(
+        name="parameters.snapshot",
+        description="All weight matrices (W_E ... W_U, every layer) as float32, per checkpoint.",
+        kind=PER_EPOCH,
+        compute=compute_parameter_snapshot,
+        outputs=WEIGHT_NAMES,
+        mlp_outputs=("W_in", "W_out"),
+        weights=WEIGHT_NAMES,
+        summarize=summarize_parameter_snapshot,
+        summary_outputs=(
+            "total_sum_squares",
+            "embedding_sum_squares",
+            "attention_sum_squares",
+            "mlp_sum_squares",
+        ),
+        source="Weights as TransformerLens exposes them (W_Q: [layer, head, d_model, d_head])",
+    )
+)

@@ -86,16 +86,18 @@ def compute_parameter_trajectory(series: EpochSeries, n_components: int = 10):
     return result
 
 
-register_analyzer(AnalyzerSpec(
-    name="parameters.trajectory",
-    description="PCA of the flattened weights over checkpoints (groups all / embedding / "
-                "attention / mlp): projections, explained variance, velocity.",
-    kind=CROSS_EPOCH,
-    compute=compute_parameter_trajectory,
-    outputs=tuple(f"{g}.{f}" for g in GROUPS for f in FIELDS),
-    mlp_outputs=tuple(f"mlp.{f}" for f in FIELDS),
-    params={"n_components": 10},
-    depends_on=("parameters.snapshot",),
-    source="Trajectory PCA as in Antognini & Sohl-Dickstein 2018; velocity corrects for "
-           "uneven checkpoint spacing",
-))
+register_analyzer(
+    AnalyzerSpec(
+        name="parameters.trajectory",
+        description="PCA of the flattened weights over checkpoints (groups all / embedding / "
+        "attention / mlp): projections, explained variance, velocity.",
+        kind=CROSS_EPOCH,
+        compute=compute_parameter_trajectory,
+        outputs=tuple(f"{g}.{f}" for g in GROUPS for f in FIELDS),
+        mlp_outputs=tuple(f"mlp.{f}" for f in FIELDS),
+        params={"n_components": 10},
+        depends_on=("parameters.snapshot",),
+        source="Trajectory PCA as in Antognini & Sohl-Dickstein 2018; velocity corrects for "
+        "uneven checkpoint spacing",
+    )
+)

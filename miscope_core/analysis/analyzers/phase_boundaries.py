@@ -27,21 +27,27 @@ def compute_phase_boundaries(series: EpochSeries) -> dict[str, np.ndarray]:
         phases = {name: float("nan") for name in (*PHASE_NAMES, *EVENT_NAMES)}
         return phases_as_arrays(phases)
     summary = series.summary("parameters.snapshot")
-    phases = detect_phases(metrics, series.config.d_vocab_out, np.asarray(summary["epochs"]),
-                           np.asarray(summary["total_sum_squares"]))
+    phases = detect_phases(
+        metrics,
+        series.config.d_vocab_out,
+        np.asarray(summary["epochs"]),
+        np.asarray(summary["total_sum_squares"]),
+    )
     return phases_as_arrays(phases)
 
 
-register_analyzer(AnalyzerSpec(
-    name="training.phases",
-    description="Phase boundaries (end of memorization, start and end of cleanup) and events "
-                "(memorized, generalization, end of the test-loss drop) detected from the "
-                "metrics and the weight norm.",
-    kind=CROSS_EPOCH,
-    compute=compute_phase_boundaries,
-    outputs=("boundary_names", "boundary_epochs"),
-    version=2,
-    depends_on=("parameters.snapshot",),
-    source="Nanda et al. 2023 §5.2 phase definitions; CALIBRATION.md §1.2 (TL demo lines "
-           "1 500 / 13 300 / 16 600, paper 1 400 / 9 400 / 14 000)",
-))
+register_analyzer(
+    AnalyzerSpec(
+        name="training.phases",
+        description="Phase boundaries (end of memorization, start and end of cleanup) and events "
+        "(memorized, generalization, end of the test-loss drop) detected from the "
+        "metrics and the weight norm.",
+        kind=CROSS_EPOCH,
+        compute=compute_phase_boundaries,
+        outputs=("boundary_names", "boundary_epochs"),
+        version=2,
+        depends_on=("parameters.snapshot",),
+        source="Nanda et al. 2023 §5.2 phase definitions; CALIBRATION.md §1.2 (TL demo lines "
+        "1 500 / 13 300 / 16 600, paper 1 400 / 9 400 / 14 000)",
+    )
+)

@@ -40,8 +40,10 @@ def key_frequencies(final_spectra: dict, source: str, threshold: float) -> np.nd
     if source not in KEY_SOURCES:
         raise ValueError(f"key_source must be one of {KEY_SOURCES}, got {source!r}")
     if source not in final_spectra:
-        raise ValueError(f"key_source {source!r} is not available for this model "
-                         f"(attention-only models have no W_L); use 'W_E'")
+        raise ValueError(
+            f"key_source {source!r} is not available for this model "
+            f"(attention-only models have no W_L); use 'W_E'"
+        )
     norms = np.asarray(final_spectra[source], dtype=np.float64)
     if norms.ndim == 2:
         norms = np.sqrt(np.square(norms).sum(axis=0))
@@ -68,17 +70,20 @@ def epoch_losses(arrays, directions, direction_k, keys, labels, train_mask) -> d
 def spectra_measures(basis_rows: dict, freq_norms: dict, keys: np.ndarray, ks: np.ndarray):
     """Gini of the basis-row norms and the key share of W_E's frequency power."""
     power = np.square(freq_norms["W_E"].astype(np.float64))
-    result = {"gini_W_E": hurley_rickard_gini(basis_rows["W_E"]),
-              "key_share_W_E": float(power[np.isin(ks, keys)].sum() / max(power.sum(), 1e-300)),
-              "W_E_frequency_norms": freq_norms["W_E"]}
+    result = {
+        "gini_W_E": hurley_rickard_gini(basis_rows["W_E"]),
+        "key_share_W_E": float(power[np.isin(ks, keys)].sum() / max(power.sum(), 1e-300)),
+        "W_E_frequency_norms": freq_norms["W_E"],
+    }
     if "W_L" in basis_rows:
         result["gini_W_L"] = np.array([hurley_rickard_gini(row) for row in basis_rows["W_L"]])
         result["W_L_frequency_norms"] = freq_norms["W_L"]
     return result
 
 
-def compute_progress_measures(series: EpochSeries, key_source: str = "W_E",
-                              key_threshold: float = 0.25) -> dict[str, np.ndarray]:
+def compute_progress_measures(
+    series: EpochSeries, key_source: str = "W_E", key_threshold: float = 0.25
+) -> dict[str, np.ndarray]:
     """Key frequencies from the last checkpoint, then every measure at every checkpoint."""
     final = series.load("weights.frequency_spectra", series.epochs[-1])
     keys = key_frequencies(final, key_source, key_threshold)
@@ -89,31 +94,64 @@ def compute_progress_measures(series: EpochSeries, key_source: str = "W_E",
     rows = []
     for epoch, arrays in series.iter("progress.logit_projections"):
         row = epoch_losses(arrays, directions, direction_k, keys, labels, train_mask)
-        row.update(spectra_measures(series.load("weights.basis_spectra", epoch),
-                                    series.load("weights.frequency_spectra", epoch), keys, ks))
+        row.update(
+            spectra_measures(
+                series.load("weights.basis_spectra", epoch),
+                series.load("weights.frequency_spectra", epoch),
+                keys,
+                ks,
+            )
+        )
         rows.append(row)
     result = {key: np.stack([np.asarray(r[key]) for r in rows]) for key in rows[0]}
     result["sum_squares"] = series.summary("parameters.snapshot")["total_sum_squares"]
     return {"epochs": np.array(series.epochs), "key_frequencies": keys, **result}
 
 
-OUTPUTS = ("key_frequencies", "restricted_loss", "restricted_loss_all", "excluded_loss",
-           "train_loss", "key_share_W_E", "gini_W_E", "gini_W_L", "sum_squares",
-           "W_E_frequency_norms", "W_L_frequency_norms")
+OUTPUTS = (
+    "key_frequencies",
+    "restricted_loss",
+    "restricted_loss_all",
+    "excluded_loss",
+    "train_loss",
+    "key_share_W_E",
+    "gini_W_E",
+    "gini_W_L",
+    "sum_squares",
+    "W_E_frequency_norms",
+    "W_L_frequency_norms",
+)
 
-register_analyzer(AnalyzerSpec(
-    name="progress.measures",
-    description="Nanda et al. progress measures: key frequencies, restricted and excluded loss, "
-                "Gini of the Fourier norms of W_E and W_L, sum of squared weights.",
-    kind=CROSS_EPOCH,
-    compute=compute_progress_measures,
-    outputs=OUTPUTS,
-    mlp_outputs=("gini_W_L", "W_L_frequency_norms"),
-    context_keys=("token_basis", "token_basis_frequency", "probe_grid_shape", "probe_labels",
-                  "probe_train_mask"),
-    params={"key_source": "W_E", "key_threshold": 0.25},
-    depends_on=("progress.logit_projections", "weights.basis_spectra",
-                "weights.frequency_spectra", "parameters.snapshot"),
-    source="Nanda et al. 2023 §5.1, App. C.2; CALIBRATION.md §1.5 and §6 (test-split restricted "
-           "loss, train-split excluded loss, Gini over the p component norms)",
-))
+register_analyzer(
+    AnalyzerSpec(
+        name="progress.measures",
+        description=(
+            "Nanda et al. progress measures: key frequencies, restricted and "
+            "excluded loss, "
+            "Gini of the Fourier norms of W_E and W_L, sum of squared weights."
+        ),
+        kind=CROSS_EPOCH,
+        compute=compute_progress_measures,
+        outputs=OUTPUTS,
+        mlp_outputs=("gini_W_L", "W_L_frequency_norms"),
+        context_keys=(
+            "token_basis",
+            "token_basis_frequency",
+            "probe_grid_shape",
+            "probe_labels",
+            "probe_train_mask",
+        ),
+        params={"key_source": "W_E", "key_threshold": 0.25},
+        depends_on=(
+            "progress.logit_projections",
+            "weights.basis_spectra",
+            "weights.frequency_spectra",
+            "parameters.snapshot",
+        ),
+        source=(
+            "Nanda et al. 2023 §5.1, App. C.2; CALIBRATION.md §1.5 and §6 (test-split "
+            "restricted "
+            "loss, train-split excluded loss, Gini over the p component norms)"
+        ),
+    )
+)

@@ -21,23 +21,30 @@ def compute_training_curves(series: EpochSeries) -> dict[str, np.ndarray]:
     metrics = dict(series.metrics)
     missing = [key for key in STANDARD if key not in metrics]
     if missing:
-        raise ValueError(f"metrics.npz lacks {missing} (has {sorted(metrics)}); "
-                         f"training.curves needs {list(STANDARD)}")
+        raise ValueError(
+            f"metrics.npz lacks {missing} (has {sorted(metrics)}); "
+            f"training.curves needs {list(STANDARD)}"
+        )
     result = {key: np.asarray(metrics[key]) for key in STANDARD}
     extra = sorted(key for key in metrics if key not in STANDARD)
     length = len(result["epoch"])
     result["task_metric_names"] = np.array(extra, dtype=str)
-    result["task_metrics"] = (np.stack([np.asarray(metrics[k], dtype=np.float64) for k in extra])
-                              if extra else np.zeros((0, length)))
+    result["task_metrics"] = (
+        np.stack([np.asarray(metrics[k], dtype=np.float64) for k in extra])
+        if extra
+        else np.zeros((0, length))
+    )
     return result
 
 
-register_analyzer(AnalyzerSpec(
-    name="training.curves",
-    description="Train/test loss and accuracy per epoch and the family's task metrics, as an "
-                "artifact the views read.",
-    kind=CROSS_EPOCH,
-    compute=compute_training_curves,
-    outputs=(*STANDARD, "task_metric_names", "task_metrics"),
-    source="The trainer's metrics.npz",
-))
+register_analyzer(
+    AnalyzerSpec(
+        name="training.curves",
+        description="Train/test loss and accuracy per epoch and the family's task metrics, as an "
+        "artifact the views read.",
+        kind=CROSS_EPOCH,
+        compute=compute_training_curves,
+        outputs=(*STANDARD, "task_metric_names", "task_metrics"),
+        source="The trainer's metrics.npz",
+    )
+)

@@ -73,12 +73,17 @@ def padded(values: np.ndarray, columns: int) -> np.ndarray:
 def flattened_weights(series: EpochSeries, epoch: int) -> np.ndarray:
     """All weight matrices of one checkpoint as one float32 vector."""
     arrays = series.load("parameters.snapshot", epoch)
-    return np.concatenate([np.asarray(arrays[k], dtype=np.float32).ravel()
-                           for k in sorted(arrays)])
+    return np.concatenate([np.asarray(arrays[k], dtype=np.float32).ravel() for k in sorted(arrays)])
 
 
-def compute_trajectory_dynamics(series: EpochSeries, window: int = 0, target_windows: int = 18,
-                                null_dims: int = 10000, n_components: int = 10, seed: int = 0):
+def compute_trajectory_dynamics(
+    series: EpochSeries,
+    window: int = 0,
+    target_windows: int = 18,
+    null_dims: int = 10000,
+    n_components: int = 10,
+    seed: int = 0,
+):
     """Displacement and turning per window, trajectory PCA, and the random-walk nulls."""
     epochs = np.array(series.epochs, dtype=np.int64)
     points = np.stack([flattened_weights(series, int(e)) for e in epochs])
@@ -89,28 +94,51 @@ def compute_trajectory_dynamics(series: EpochSeries, window: int = 0, target_win
     null_displacement, null_cosine = displacements(null_points)
     scale = displacement.mean() / null_displacement.mean() if null_displacement.mean() else 1.0
     projections, ratio = trajectory_pca(points, n_components)
-    null_projections, null_ratio = trajectory_pca(random_walk(epochs, null_dims, seed + 1),
-                                                  n_components)
-    return {"epochs": epochs, "window_epochs": chosen, "displacement": displacement,
-            "turning_cosine": cosine, "null.displacement": null_displacement * scale,
-            "null.turning_cosine": null_cosine,
-            "explained_variance_ratio": ratio, "projections": padded(projections, 3),
-            "null.explained_variance_ratio": null_ratio,
-            "null.projections": padded(null_projections, 3)}
+    null_projections, null_ratio = trajectory_pca(
+        random_walk(epochs, null_dims, seed + 1), n_components
+    )
+    return {
+        "epochs": epochs,
+        "window_epochs": chosen,
+        "displacement": displacement,
+        "turning_cosine": cosine,
+        "null.displacement": null_displacement * scale,
+        "null.turning_cosine": null_cosine,
+        "explained_variance_ratio": ratio,
+        "projections": padded(projections, 3),
+        "null.explained_variance_ratio": null_ratio,
+        "null.projections": padded(null_projections, 3),
+    }
 
 
-register_analyzer(AnalyzerSpec(
-    name="parameters.trajectory_dynamics",
-    description="Speed (displacement per window) and turning (cosine of successive "
-                "displacements) along the weight trajectory, and trajectory PCA, each beside "
-                "a random walk sampled at the same epochs.",
-    kind=CROSS_EPOCH,
-    compute=compute_trajectory_dynamics,
-    outputs=("epochs", "window_epochs", "displacement", "turning_cosine", "null.displacement",
-             "null.turning_cosine", "explained_variance_ratio", "projections",
-             "null.explained_variance_ratio", "null.projections"),
-    params={"window": 0, "target_windows": 18, "null_dims": 10000, "n_components": 10,
-            "seed": 0},
-    depends_on=("parameters.snapshot",),
-    source="Antognini & Sohl-Dickstein 2018 (random-walk null); CALIBRATION.md §5, §6.4, §7.9",
-))
+register_analyzer(
+    AnalyzerSpec(
+        name="parameters.trajectory_dynamics",
+        description="Speed (displacement per window) and turning (cosine of successive "
+        "displacements) along the weight trajectory, and trajectory PCA, each beside "
+        "a random walk sampled at the same epochs.",
+        kind=CROSS_EPOCH,
+        compute=compute_trajectory_dynamics,
+        outputs=(
+            "epochs",
+            "window_epochs",
+            "displacement",
+            "turning_cosine",
+            "null.displacement",
+            "null.turning_cosine",
+            "explained_variance_ratio",
+            "projections",
+            "null.explained_variance_ratio",
+            "null.projections",
+        ),
+        params={
+            "window": 0,
+            "target_windows": 18,
+            "null_dims": 10000,
+            "n_components": 10,
+            "seed": 0,
+        },
+        depends_on=("parameters.snapshot",),
+        source="Antognini & Sohl-Dickstein 2018 (random-walk null); CALIBRATION.md §5, §6.4, §7.9",
+    )
+)

@@ -51,13 +51,17 @@ def compute_frequency_spectra(inputs: EpochInputs) -> dict[str, np.ndarray]:
     """Per-frequency norms sqrt(cos^2 + sin^2) of W_E, W_U, W_L and of each neuron's logit row."""
     basis, frequencies = basis_and_frequencies(inputs.context)
     rows = compute_basis_spectra(inputs)
-    result = {key: frequency_norms(value.astype(np.float64), frequencies).astype(np.float32)
-              for key, value in rows.items()}
+    result = {
+        key: frequency_norms(value.astype(np.float64), frequencies).astype(np.float32)
+        for key, value in rows.items()
+    }
     if not inputs.config.attn_only:
-        coefficients = np.einsum("fv,lnv->lnf", basis,
-                                 neuron_logit_maps(inputs)[..., : basis.shape[1]])
-        result["W_L.neurons"] = frequency_norms(np.abs(coefficients), frequencies
-                                                ).astype(np.float16)
+        coefficients = np.einsum(
+            "fv,lnv->lnf", basis, neuron_logit_maps(inputs)[..., : basis.shape[1]]
+        )
+        result["W_L.neurons"] = frequency_norms(np.abs(coefficients), frequencies).astype(
+            np.float16
+        )
     return result
 
 
@@ -66,32 +70,36 @@ def summarize_spectra(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {key: arrays[key] for key in ("W_E", "W_U", "W_L") if key in arrays}
 
 
-register_analyzer(AnalyzerSpec(
-    name="weights.basis_spectra",
-    description="Norms of W_E, W_U and the neuron-to-logit map W_out.W_U along each row of the "
-                "family's token basis.",
-    kind=PER_EPOCH,
-    compute=compute_basis_spectra,
-    outputs=("W_E", "W_U", "W_L"),
-    mlp_outputs=("W_L",),
-    weights=("W_E", "W_U", "W_out"),
-    context_keys=("token_basis",),
-    summarize=summarize_spectra,
-    summary_outputs=("W_E", "W_U", "W_L"),
-    source="Nanda et al. 2023, sections 4.1 and 5.1 (Fourier norms of W_E and W_L = W_U W_out)",
-))
+register_analyzer(
+    AnalyzerSpec(
+        name="weights.basis_spectra",
+        description="Norms of W_E, W_U and the neuron-to-logit map W_out.W_U along each row of the "
+        "family's token basis.",
+        kind=PER_EPOCH,
+        compute=compute_basis_spectra,
+        outputs=("W_E", "W_U", "W_L"),
+        mlp_outputs=("W_L",),
+        weights=("W_E", "W_U", "W_out"),
+        context_keys=("token_basis",),
+        summarize=summarize_spectra,
+        summary_outputs=("W_E", "W_U", "W_L"),
+        source="Nanda et al. 2023, sections 4.1 and 5.1 (Fourier norms of W_E and W_L = W_U W_out)",
+    )
+)
 
-register_analyzer(AnalyzerSpec(
-    name="weights.frequency_spectra",
-    description="Per-frequency norms sqrt(cos^2 + sin^2) of W_E, W_U, W_out.W_U and of each "
-                "neuron's logit row.",
-    kind=PER_EPOCH,
-    compute=compute_frequency_spectra,
-    outputs=("W_E", "W_U", "W_L", "W_L.neurons"),
-    mlp_outputs=("W_L", "W_L.neurons"),
-    weights=("W_E", "W_U", "W_out"),
-    context_keys=("token_basis", "token_basis_frequency"),
-    summarize=summarize_spectra,
-    summary_outputs=("W_E", "W_U", "W_L"),
-    source="Nanda et al. 2023, section 4.1 (key frequencies from the Fourier norms)",
-))
+register_analyzer(
+    AnalyzerSpec(
+        name="weights.frequency_spectra",
+        description="Per-frequency norms sqrt(cos^2 + sin^2) of W_E, W_U, W_out.W_U and of each "
+        "neuron's logit row.",
+        kind=PER_EPOCH,
+        compute=compute_frequency_spectra,
+        outputs=("W_E", "W_U", "W_L", "W_L.neurons"),
+        mlp_outputs=("W_L", "W_L.neurons"),
+        weights=("W_E", "W_U", "W_out"),
+        context_keys=("token_basis", "token_basis_frequency"),
+        summarize=summarize_spectra,
+        summary_outputs=("W_E", "W_U", "W_L"),
+        source="Nanda et al. 2023, section 4.1 (key frequencies from the Fourier norms)",
+    )
+)

@@ -5,9 +5,14 @@ from __future__ import annotations
 from miscope_core.views.spectra import register_spectrum_views
 
 register_spectrum_views(
-    "embedding.basis_norms", "embedding.basis_norms", "norms", "W_E",
+    "embedding.basis_norms",
+    "embedding.basis_norms",
+    "norms",
+    "W_E",
     "Embedding norm per basis component",
-    aliases=("embedding_spectrum",), history_aliases=("embedding_spectrum_over_training",))
+    aliases=("embedding_spectrum",),
+    history_aliases=("embedding_spectrum_over_training",),
+)
 
 SPECTRA = (
     ("W_E", "the token embedding W_E", "Embedding W_E", False, False),
@@ -17,11 +22,24 @@ SPECTRA = (
 
 for key, what, title, layered, mlp in SPECTRA:
     register_spectrum_views(
-        f"weights.basis_spectrum.{key}", "weights.basis_spectra", key, what,
-        f"{title}: norm per basis component", axis="basis", layered=layered,
-        requires_mlp=mlp)
+        f"weights.basis_spectrum.{key}",
+        "weights.basis_spectra",
+        key,
+        what,
+        f"{title}: norm per basis component",
+        axis="basis",
+        layered=layered,
+        requires_mlp=mlp,
+    )
     register_spectrum_views(
-        f"weights.frequency_spectrum.{key}", "weights.frequency_spectra", key, what,
-        f"{title}: norm per frequency", axis="frequency", layered=layered, requires_mlp=mlp,
+        f"weights.frequency_spectrum.{key}",
+        "weights.frequency_spectra",
+        key,
+        what,
+        f"{title}: norm per frequency",
+        axis="frequency",
+        layered=layered,
+        requires_mlp=mlp,
         aliases=("fourier_norms", "embedding.fourier_norms") if key == "W_E" else (),
-        history_aliases=("fourier_norms_over_training",) if key == "W_E" else ())
+        history_aliases=("fourier_norms_over_training",) if key == "W_E" else (),
+    )

@@ -19,11 +19,18 @@ def load_training_curves(source: VariantSource, epoch: int, quantity: str) -> di
     such as repeated_half) with the checkpoint epochs."""
     metrics = source.metrics()
     suffix = f"_{quantity}"
-    names = sorted((k for k in metrics if k.endswith(suffix)),
-                   key=lambda k: (k != f"train{suffix}", k != f"test{suffix}", k))
+    names = sorted(
+        (k for k in metrics if k.endswith(suffix)),
+        key=lambda k: (k != f"train{suffix}", k != f"test{suffix}", k),
+    )
     curves = {name[: -len(suffix)].replace("_", " "): metrics[name] for name in names}
-    return {"epoch": epoch, "epochs": metrics["epoch"], "curves": curves,
-            "checkpoints": source.checkpoint_epochs, "quantity": quantity}
+    return {
+        "epoch": epoch,
+        "epochs": metrics["epoch"],
+        "curves": curves,
+        "checkpoints": source.checkpoint_epochs,
+        "quantity": quantity,
+    }
 
 
 def load_loss_curves(source: VariantSource, epoch: int) -> dict[str, Any]:
@@ -41,16 +48,29 @@ def render_training_curves(data: dict[str, Any]) -> go.Figure:
     figure = go.Figure()
     for i, (split, values) in enumerate(data["curves"].items()):
         color = SPLIT_COLORS.get(split, OTHER_COLORS[i % len(OTHER_COLORS)])
-        figure.add_trace(go.Scatter(x=data["epochs"], y=values, mode="lines", name=split,
-                                    line={"color": color}))
+        figure.add_trace(
+            go.Scatter(x=data["epochs"], y=values, mode="lines", name=split, line={"color": color})
+        )
         xs, ys = epoch_checkpoint_markers(data["epochs"], values, data["checkpoints"])
-        figure.add_trace(go.Scatter(x=xs, y=ys, mode="markers", name=f"{split} checkpoints",
-                                    marker={"color": color, "size": 5}, showlegend=False))
+        figure.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="markers",
+                name=f"{split} checkpoints",
+                marker={"color": color, "size": 5},
+                showlegend=False,
+            )
+        )
     add_epoch_cursor(figure, data["epoch"])
     is_loss = data["quantity"] == "loss"
     figure.update_xaxes(title_text="epoch")
-    figure.update_yaxes(title_text="cross-entropy loss (nats, log scale)" if is_loss
-                        else "accuracy (fraction correct)", type="log" if is_loss else "linear")
+    figure.update_yaxes(
+        title_text="cross-entropy loss (nats, log scale)"
+        if is_loss
+        else "accuracy (fraction correct)",
+        type="log" if is_loss else "linear",
+    )
     if not is_loss:
         figure.update_yaxes(range=[-0.02, 1.02])
     return figure
@@ -61,27 +81,30 @@ def render_loss_curve(data: dict[str, Any]) -> go.Figure:
     return render_training_curves(data)
 
 
-register_view(ViewSpec(
-    name="training.loss_curves",
-    title="Train and test loss",
-    description="Cross-entropy loss on the train and test splits (or the family's own "
-                "splits) at every epoch (log scale), checkpoints marked.",
-    kind=ACROSS_EPOCHS,
-    requires=(METRICS,),
-    loader=load_loss_curves,
-    renderer=render_loss_curve,
-    aliases=("loss_curves", "loss"),
-))
+register_view(
+    ViewSpec(
+        name="training.loss_curves",
+        title="Train and test loss",
+        description="Cross-entropy loss on the train and test splits (or the family's own "
+        "splits) at every epoch (log scale), checkpoints marked.",
+        kind=ACROSS_EPOCHS,
+        requires=(METRICS,),
+        loader=load_loss_curves,
+        renderer=render_loss_curve,
+        aliases=("loss_curves", "loss"),
+    )
+)
 
-register_view(ViewSpec(
-    name="training.accuracy_curves",
-    title="Train and test accuracy",
-    description="Accuracy on the train and test splits (or the family's own splits) at every "
-                "epoch, checkpoints marked.",
-    kind=ACROSS_EPOCHS,
-    requires=(METRICS,),
-    loader=load_accuracy_curves,
-    renderer=render_training_curves,
-    aliases=("accuracy_curves", "accuracy"),
-))
-
+register_view(
+    ViewSpec(
+        name="training.accuracy_curves",
+        title="Train and test accuracy",
+        description="Accuracy on the train and test splits (or the family's own splits) at every "
+        "epoch, checkpoints marked.",
+        kind=ACROSS_EPOCHS,
+        requires=(METRICS,),
+        loader=load_accuracy_curves,
+        renderer=render_training_curves,
+        aliases=("accuracy_curves", "accuracy"),
+    )
+)
