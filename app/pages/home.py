@@ -103,6 +103,7 @@ def variant_list(variants) -> html.Div:
                 html.Td(html.A(v.variant_id, href=f"/explore?variant={v.variant_id}")),
                 html.Td(v.family),
                 html.Td(state_badge(v.state)),
+                html.Td(f"{v.epochs_completed}/{v.epochs}"),
                 html.Td(html.Small(v.detail, className="text-muted")),
             ]
         )
@@ -110,7 +111,9 @@ def variant_list(variants) -> html.Div:
     ]
     return dbc.Table(
         [
-            html.Thead(html.Tr([html.Th(h) for h in ("variant", "family", "state", "detail")])),
+            html.Thead(
+                html.Tr([html.Th(h) for h in ("variant", "family", "state", "epochs", "detail")])
+            ),
             html.Tbody(rows),
         ],
         size="sm",

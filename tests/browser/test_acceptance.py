@@ -53,6 +53,8 @@ def test_every_page_renders_and_shows_the_fixed_items(dash_duo, app_on, tmp_path
         assert severe_logs(dash_duo) == [], path
         if path == "/families":  # the epoch reached while the job trains, not 0/400
             assert "20/400 epochs" in page_text(dash_duo)
+        if path == "/":  # the Overview's recent variants show it too
+            assert "20/400" in page_text(dash_duo)
         if path == "/compare":  # long cells wrap instead of pushing columns off screen
             wrap = dash_duo.driver.execute_script(
                 "const c = document.querySelector('#compare-table td.dash-cell');"
