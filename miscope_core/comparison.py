@@ -103,7 +103,11 @@ class Comparison:
         for pc in (pc_x, pc_y):
             if not 1 <= pc <= n_pcs:
                 raise ValueError(f"PC index must be in 1..{n_pcs}, got {pc}")
-        return render_shared_trajectory(basis, self.variants, pc_x, pc_y)
+        from miscope_core.views.display import offline_figure
+
+        stem = "compare_" + "_".join(v.id for v in self.variants)
+        html = first.source.workspace.exports / f"{stem}_shared_trajectory_pc{pc_x}_pc{pc_y}.html"
+        return offline_figure(render_shared_trajectory(basis, self.variants, pc_x, pc_y), html)
 
     def summary_table(self, pc_x: int = 2, pc_y: int = 3) -> list[dict[str, Any]]:
         """One row per variant: parameters, final accuracy, transition epochs, key frequencies

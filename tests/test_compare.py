@@ -63,3 +63,10 @@ def test_shared_trajectory_draws_every_variant(three):
 def test_mixed_families_and_too_many_are_refused(three):
     with pytest.raises(ValueError, match="1 to 6 variants"):
         compare(three * 3)
+
+
+def test_shared_trajectory_show_in_a_terminal_writes_offline_html(three, capsys):
+    path = compare(three).shared_trajectory(pc_x=1, pc_y=2).show()
+    assert path is not None and path.exists() and path.suffix == ".html"
+    assert "cdn.plot.ly/plotly" not in path.read_text()[:5000]  # plotly.js inline, not a CDN
+    assert str(path) in capsys.readouterr().out

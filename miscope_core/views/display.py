@@ -78,3 +78,44 @@ def show_figure(display_object: Any, write_html: Callable[[], Path]) -> Path | N
     action = "opened in your browser" if opened else "open it in a browser to view it"
     print(f"Figure written to {path} ({action}; plotly.js is inline, so it works offline)")
     return path
+
+
+def offline_figure(figure: Any, html_path: Path) -> Any:
+    """`figure` as a Figure whose `.show()` behaves like a view's (inline in a notebook, else
+    offline HTML at `html_path`): plotly's own `.show()` does nothing visible in a terminal."""
+    return _offline_figure_class()(figure, html_path)
+
+
+def _offline_figure_class() -> type:
+    global _OFFLINE_FIGURE
+    if _OFFLINE_FIGURE is None:
+        import plotly.graph_objects as go
+
+        class OfflineFigure(go.Figure):
+            """A plotly Figure that shows itself offline (see `offline_figure`)."""
+
+            def __init__(self, figure: Any = None, html_path: Path | None = None, **kwargs):
+                super().__init__(figure, **kwargs)
+                self._miscope_html_path = html_path
+
+            def show(self, *args, **kwargs) -> Path | None:
+                """Inline in a notebook; elsewhere write offline HTML and say where."""
+                if self._miscope_html_path is None:
+                    return super().show(*args, **kwargs)
+                return show_figure(self, self._write_html)
+
+            def _write_html(self) -> Path:
+                from miscope_core.io import atomic_write_bytes
+
+                path = Path(self._miscope_html_path)
+                atomic_write_bytes(path, offline_html(self, full_html=True).encode())
+                return path
+
+            def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+                return notebook_bundle(self)
+
+        _OFFLINE_FIGURE = OfflineFigure
+    return _OFFLINE_FIGURE
+
+
+_OFFLINE_FIGURE: type | None = None
