@@ -72,7 +72,11 @@ def _read_note(path: Path) -> dict | None:
         note = json.loads(path.read_bytes().decode("utf-8"))
     except (OSError, ValueError):  # the holder may be between truncate and write
         return None
-    return note if isinstance(note, dict) else None
+    if not isinstance(note, dict):
+        return None
+    # A damaged or foreign note must not break the "already being written" message.
+    fields = {"owner": str, "pid": int, "since": (int, float)}
+    return {key: note[key] for key, kind in fields.items() if isinstance(note.get(key), kind)}
 
 
 def _busy_message(root: Path, path: Path) -> str:

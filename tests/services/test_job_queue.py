@@ -223,3 +223,16 @@ def test_non_utf8_text_in_a_record_does_not_break_listing(tmp_path):
     db.commit()
     db.close()
     assert store.get(job.id).message.endswith("A")
+
+
+@pytest.mark.parametrize(
+    "note", [b'{"owner": 5, "pid": "x", "since": "yesterday"}', b"\x00" * 40, b"\xff\xfe[1]"]
+)
+def test_busy_message_survives_a_damaged_lock_note(tmp_path, note):
+    variant = tmp_path / "p7_x"
+    variant.mkdir()
+    with variant_write_lock(variant, owner="job first") as lock_path:
+        lock_path.write_bytes(note)  # the flock holds; only the advisory note is damaged
+        with pytest.raises(VariantBusyError, match="already being written by another process"):
+            with variant_write_lock(variant, owner="job second"):
+                pass
