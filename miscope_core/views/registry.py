@@ -138,12 +138,19 @@ def register_view(spec: ViewSpec) -> ViewSpec:
     return spec
 
 
+_BUILTIN_VIEWS_LOADED = False
+
+
 def load_builtin_views() -> None:
     """Import every module under miscope_core.views.library (each registers its views)."""
     from miscope_core.views import library
 
+    global _BUILTIN_VIEWS_LOADED
+    if _BUILTIN_VIEWS_LOADED:  # listing the package per lookup cost ~0.4 s per catalog call
+        return
     for module in pkgutil.iter_modules(library.__path__):
         importlib.import_module(f"{library.__name__}.{module.name}")
+    _BUILTIN_VIEWS_LOADED = True
 
 
 def get_view(name: str) -> ViewSpec:
