@@ -1,9 +1,12 @@
 /* MIScope Explore page: clientside scrubbing, play, click-to-jump, keyboard, URL state.
  * Each panel's frames (built by services/figures.py, fetched from /explore-frames) hold, per
  * checkpoint, a list of [path, value] assignments. Scrubbing applies them straight to each
- * plot: one Plotly.update per per-epoch panel (only what changes; fixed axes are never relaid
- * out), and an SVG overlay for across-epochs cursors. Going through the Graph's figure prop
- * instead re-diffs and redraws the whole figure of every panel on every step. */
+ * plot, redrawing only what changed: a heatmap whose colours alone change gets a new image
+ * (the colours computed here, as Plotly's fast heatmap method does), bars and lines whose x/y
+ * alone change move through Plotly.animate without a full replot, anything else takes one
+ * Plotly.update; across-epochs cursors are an SVG overlay. A full Plotly replot per step
+ * (axes, colour bars, every layer) cost ~60 ms per panel, measured in benchmarks/bench_scrub.py.
+ * Going through the Graph's figure prop instead re-diffs and redraws the whole figure. */
 (function () {
   const state = {index: null, max: 0, epochs: []};
   window.miscopeExplore = state;
@@ -12,6 +15,7 @@
   // fetched once per URL; the URL changes when the variant's files change.
   const framesByUrl = new Map();
   const FRAMES_KEPT = 24;
+  const URL_DELAY_MS = 200;
 
   function loadFrames(stored, then) {
     const known = framesByUrl.get(stored.url);
@@ -71,7 +75,7 @@
     const epoch = frames.frame_epochs[frame];
     if (gd.layout.meta && gd.layout.meta.epoch === epoch) { return; }
     gd.layout.meta = Object.assign({}, gd.layout.meta, {epoch: epoch});
-    applyOps(gd, frames.patches[frame]);
+    return applyOps(gd, frames.patches[frame]);
   }
 
   function attrString(path) {
@@ -164,8 +168,7 @@
     svg.innerHTML = parts.join("");
   }
 
-  // One Plotly.update per panel: every changed trace attribute (a trace that keeps one gets its
-  // current value) and layout key at once, so each panel redraws once per step.
+  // Apply one frame's assignments; a promise that settles once the plot shows them.
   function applyOps(gd, ops) {
     const traces = {}; const layout = {}; let data = null;
     ops.forEach(function ([path, value]) {
@@ -175,7 +178,20 @@
       } else if (path[0] === "layout") { layout[attrString(path.slice(1))] = value; }
     });
     const Plotly = window.Plotly;
-    if (data !== null) { Plotly.react(gd, data, Object.assign({}, gd.layout)); }
+    if (data !== null) { return Plotly.react(gd, data, Object.assign({}, gd.layout)); }
+    const fast = Object.keys(layout).length ? null : fastPlan(gd, traces);
+    const counts = state.redraws || (state.redraws = {image: 0, animate: 0, update: 0});
+    if (fast) {
+      counts.image += fast.heatmaps.length; counts.animate += fast.moves.length;
+      fast.heatmaps.forEach(function (i) { redrawHeatmap(gd, i, traces[i]); });
+      if (!fast.moves.length) { return Promise.resolve(); }
+      return Plotly.animate(gd, {
+        data: fast.moves.map(function (i) { return plainValues(traces[i]); }),
+        traces: fast.moves,
+      }, {transition: {duration: 0}, frame: {duration: 0, redraw: false}, mode: "immediate"});
+    }
+    // One Plotly.update: every changed trace attribute (a trace that keeps one gets its current
+    // value) and layout key at once, so the panel redraws once per step.
     const indices = Object.keys(traces).map(Number);
     const keys = {};
     indices.forEach(function (i) {
@@ -188,8 +204,147 @@
       });
     });
     if (indices.length || Object.keys(layout).length) {
-      Plotly.update(gd, update, layout, indices.length ? indices : undefined);
+      counts.update += 1;
+      return Plotly.update(gd, update, layout, indices.length ? indices : undefined);
     }
+    return Promise.resolve();
+  }
+
+  function plainValues(changes) {
+    const values = {};
+    Object.entries(changes).forEach(function ([key, [, value]]) { values[key] = value; });
+    return values;
+  }
+
+  // Heatmap attributes that only hover reads, and what bars and lines may move without a
+  // replot (their axes are fixed over the frames, so nothing else on the plot changes).
+  const HOVER_ONLY = new Set(["customdata", "text", "hovertext"]);
+  const MOVABLE = {bar: new Set(["x", "y"]), scatter: new Set(["x", "y"])};
+
+  // Which changed traces can take a fast path; null when any cannot (then one Plotly.update
+  // redraws the panel, so a frame is never applied half one way and half the other).
+  function fastPlan(gd, traces) {
+    const plan = {heatmaps: [], moves: []};
+    const layout = gd._fullLayout;
+    for (const [key, changes] of Object.entries(traces)) {
+      const i = Number(key);
+      const full = (gd._fullData || [])[i];
+      const attrs = Object.keys(changes);
+      if (!full || !layout) { return null; }
+      if (full.type === "heatmap" && "z" in changes && heatmapImage(gd, i) &&
+          attrs.every(function (a) { return a === "z" || HOVER_ONLY.has(a); }) &&
+          full.zauto === false && !full.coloraxis && !full.transpose && !full.zsmooth) {
+        plan.heatmaps.push(i);
+      } else if (MOVABLE[full.type] && attrs.every(function (a) {
+        return MOVABLE[full.type].has(a) && fixedAxis(layout, a === "x" ? full.xaxis : full.yaxis);
+      })) {
+        plan.moves.push(i);
+      } else { return null; }
+    }
+    return plan;
+  }
+
+  function fixedAxis(layout, ref) {
+    const axis = axisOf(layout, ref);
+    return Boolean(axis) && axis.autorange === false && axis.type !== "category";
+  }
+
+  // The <image> Plotly drew for trace i with its fast (one pixel per cell) method.
+  function heatmapImage(gd, i) {
+    const groups = gd.querySelectorAll(".hm");
+    for (const group of groups) {
+      const cd = group.__data__;
+      const trace = cd && cd[0] && cd[0].trace;
+      const image = group.querySelector("image");
+      if (trace && trace.index === i && image && /pixelated/.test(image.getAttribute("style") || "")) {
+        return image;
+      }
+    }
+    return null;
+  }
+
+  const TYPED = {f4: Float32Array, f8: Float64Array, i1: Int8Array, u1: Uint8Array,
+    i2: Int16Array, u2: Uint16Array, i4: Int32Array, u4: Uint32Array};
+
+  // A 2-D array from a frame value: nested lists, or Plotly's base64 typed-array encoding.
+  function rowsOf(value) {
+    if (Array.isArray(value)) { return value; }
+    if (!value || !value.bdata || !TYPED[value.dtype]) { return null; }
+    if (value.rows) { return value.rows; }  // decoded when this frame was last shown
+    const bytes = Uint8Array.from(atob(value.bdata), function (c) { return c.charCodeAt(0); });
+    const flat = new TYPED[value.dtype](bytes.buffer);
+    const shape = String(value.shape || flat.length).split(",").map(Number);
+    const width = shape.length > 1 ? shape[1] : flat.length;
+    const rows = [];
+    for (let start = 0; start < flat.length; start += width) {
+      rows.push(flat.subarray(start, start + width));
+    }
+    Object.defineProperty(value, "rows", {value: rows});  // not enumerable: not sent to Plotly
+    return rows;
+  }
+
+  // [r, g, b, a] (0-255, 0-1) of a CSS colour, read back from a canvas context.
+  const colourContext = document.createElement("canvas").getContext("2d");
+  function rgba(colour) {
+    colourContext.clearRect(0, 0, 1, 1);
+    colourContext.fillStyle = colour;
+    colourContext.fillRect(0, 0, 1, 1);
+    const [r, g, b, a] = colourContext.getImageData(0, 0, 1, 1).data;
+    return [r, g, b, a / 255];
+  }
+
+  // Plotly's colour scale mapping: linear in RGBA between the scale's stops over zmin..zmax.
+  function colourScale(full) {
+    const stops = full.colorscale.map(function ([at, colour]) { return [at, rgba(colour)]; });
+    const [low, high] = [full.zmin, full.zmax];
+    return function (value) {
+      const t = high === low ? 0 : Math.min(1, Math.max(0, (value - low) / (high - low)));
+      let k = 1;
+      while (k < stops.length - 1 && stops[k][0] < t) { k += 1; }
+      const [a, b] = [stops[k - 1], stops[k]];
+      const f = b[0] === a[0] ? 0 : (t - a[0]) / (b[0] - a[0]);
+      return [0, 1, 2, 3].map(function (c) { return a[1][c] + f * (b[1][c] - a[1][c]); });
+    };
+  }
+
+  // Redraw one heatmap's image from new z (and keep what hover reads true), without a replot.
+  function redrawHeatmap(gd, i, changes) {
+    const image = heatmapImage(gd, i);
+    const full = gd._fullData[i];
+    const z = rowsOf(changes.z[1]);
+    const cd0 = gd.calcdata[i][0];
+    if (!image || !z || !z.length || !cd0) { return; }
+    const height = z.length; const width = z[0].length;
+    const xa = axisOf(gd._fullLayout, full.xaxis); const ya = axisOf(gd._fullLayout, full.yaxis);
+    const flipX = xa.c2p(cd0.x[0]) > xa.c2p(cd0.x[cd0.x.length - 1]);
+    const firstRowOnTop = ya.c2p(cd0.y[0]) < ya.c2p(cd0.y[cd0.y.length - 1]);
+    const colour = full._miscopeColour || (full._miscopeColour = colourScale(full));
+    const canvas = document.createElement("canvas");
+    canvas.width = width; canvas.height = height;
+    const context = canvas.getContext("2d");
+    const pixels = context.createImageData(width, height);
+    for (let row = 0; row < height; row++) {
+      const line = z[row];
+      const top = firstRowOnTop ? row : height - 1 - row;
+      for (let col = 0; col < width; col++) {
+        const value = line[col];
+        const at = (top * width + (flipX ? width - 1 - col : col)) * 4;
+        if (value === null || value === undefined || Number.isNaN(value)) { continue; }
+        const [r, g, b, a] = colour(value);
+        pixels.data[at] = r; pixels.data[at + 1] = g; pixels.data[at + 2] = b;
+        pixels.data[at + 3] = Math.round(a * 255);
+      }
+    }
+    context.putImageData(pixels, 0, 0);
+    image.setAttribute("href", canvas.toDataURL("image/png"));
+    if (image.hasAttribute("xlink:href")) {
+      image.setAttributeNS("http://www.w3.org/1999/xlink", "xlink:href", image.getAttribute("href"));
+    }
+    cd0.z = z;
+    Object.entries(changes).forEach(function ([key, [, value]]) {
+      gd.data[i][key] = value; full[key] = key === "z" ? z : value;
+      if (key !== "z" && key in cd0) { cd0[key] = value; }
+    });
   }
 
   function formatViews(specs) {
@@ -224,12 +379,18 @@
         // whose frames are still loading is brought to the epoch when they arrive
         plots.filter(function (gd) { return gd.__miscopeFrames.overlay; }).forEach(sync);
         state.panelMs = {};
-        plots.filter(function (gd) { return !gd.__miscopeFrames.overlay; }).forEach(function (gd) {
+        const redraws = plots.filter(function (gd) { return !gd.__miscopeFrames.overlay; }).map(function (gd) {
           const started = performance.now();
-          sync(gd);
-          state.panelMs[gd.__miscopeFrames.view] = performance.now() - started;
+          const view = gd.__miscopeFrames.view;
+          return Promise.resolve(sync(gd)).then(function () {
+            state.panelMs[view] = performance.now() - started;
+          });
         });
-        state.appliedAt = performance.now();
+        // appliedAt: when every panel shows this epoch (benchmarks/bench_scrub.py reads it)
+        const step = state.changedAt;
+        Promise.all(redraws).then(function () {
+          if (state.changedAt === step) { state.appliedAt = performance.now(); }
+        });
         const epoch = state.epochs[index];
         return epoch === undefined ? "" : "epoch " + epoch;
       },
@@ -273,11 +434,15 @@
       },
       syncUrl: function (index, specs, epochs, variant) {
         state.index = index; state.epochs = epochs || []; state.max = state.epochs.length - 1;
-        const url = new URL(window.location.href);
-        url.searchParams.set("variant", variant);
-        url.searchParams.set("views", formatViews(specs));
-        if (epochs && epochs[index] !== undefined) { url.searchParams.set("epoch", epochs[index]); }
-        window.history.replaceState(window.history.state, "", url.toString());
+        // history.replaceState costs ~5-15 ms: write the address once scrubbing pauses
+        clearTimeout(state.urlTimer);
+        state.urlTimer = setTimeout(function () {
+          const url = new URL(window.location.href);
+          url.searchParams.set("variant", variant);
+          url.searchParams.set("views", formatViews(specs));
+          if (epochs && epochs[index] !== undefined) { url.searchParams.set("epoch", epochs[index]); }
+          window.history.replaceState(window.history.state, "", url.toString());
+        }, URL_DELAY_MS);
         return "";
       },
     },

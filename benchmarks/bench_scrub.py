@@ -53,9 +53,10 @@ function check() {
   if (label.textContent === 'epoch ' + epoch && state.appliedAt > t0) {
     // the first task after this frame runs once the frame holding the redraw is painted
     setTimeout(function () {
-      done([performance.now() - t0, state.changedAt - t0, state.appliedAt - state.changedAt]);
+      done([performance.now() - t0, state.changedAt - t0, state.appliedAt - state.changedAt,
+            state.panelMs || {}]);
     }, 0);
-  } else if (performance.now() - t0 > 5000) { done([-1, -1, -1]); }
+  } else if (performance.now() - t0 > 5000) { done([-1, -1, -1, {}]); }
   else { requestAnimationFrame(check); }
 }
 requestAnimationFrame(check);
@@ -182,6 +183,11 @@ def main() -> None:
         "dispatch_p50_ms": round(statistics.median(dispatch), 1),
         "apply_p50_ms": round(statistics.median(apply), 1),
         "apply_p95_ms": round(percentile(apply, 0.95), 1),
+        "apply_p50_ms_by_panel": {
+            view: round(statistics.median(x[3][view] for x in ok if view in x[3]), 1)
+            for view in views
+            if any(view in x[3] for x in ok)
+        },
         "frames_load_s": round(result["frames_load_s"], 2),
         "serve_ready_s": round(ready_s, 2),
     }

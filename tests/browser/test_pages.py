@@ -97,7 +97,8 @@ def test_slider_swaps_per_epoch_data_and_moves_cursor(dash_duo, app_on):
         lambda: panel_state(dash_duo, 1, "g.layout.shapes[0].x0") == 20,
         message="across-epochs cursor to move",
     )
-    assert "epoch=20" in dash_duo.driver.current_url
+    # the address is written once scrubbing pauses
+    wait_for(lambda: "epoch=20" in dash_duo.driver.current_url, message="the URL to follow")
     assert severe_logs(dash_duo) == []
 
 

@@ -49,25 +49,29 @@ def load_neuron_fractions(source: VariantSource, epoch: int, layer: int = 0) -> 
 
 
 def render_neuron_fractions(data: dict[str, Any]) -> go.Figure:
-    """Heatmap neuron x frequency of variance share, colour scale fixed to 0..1."""
-    rows = [f"n{n}" for n in data["neurons"]]
+    """Heatmap neuron x frequency of variance share, colour scale fixed to 0..1.
+
+    Rows are positions in the sorted order (the neuron id is in the hover): the row order
+    changes every epoch, and a category axis of neuron names would be re-laid out each step."""
+    fractions = np.asarray(data["fractions"])
+    neurons = np.asarray(data["neurons"], dtype=np.uint16 if fractions.shape[0] < 2**16 else int)
     figure = go.Figure(
         go.Heatmap(
-            z=data["fractions"],
+            z=fractions,
             x=data["labels"],
-            y=rows,
+            y=np.arange(fractions.shape[0]),
+            customdata=np.broadcast_to(neurons[:, None], fractions.shape).copy(),
             zmin=0,
             zmax=1,
             colorscale=SEQUENTIAL,
             name="variance share",
             colorbar={"title": {"text": "share of variance"}},
-            hovertemplate="neuron %{y}<br>%{x}<br>share %{z:.2f}<extra></extra>",
+            hovertemplate="neuron n%{customdata}<br>%{x}<br>share %{z:.2f}<extra></extra>",
         )
     )
     figure.update_xaxes(title_text="frequency", type="category")
     figure.update_yaxes(
         title_text="MLP neuron (sorted by dominant frequency)",
-        type="category",
         showticklabels=False,
         autorange="reversed",
     )
