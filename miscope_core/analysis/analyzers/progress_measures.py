@@ -50,6 +50,16 @@ def key_frequencies(final_spectra: dict, source: str, threshold: float) -> np.nd
     return (np.flatnonzero(norms > threshold * norms.max()) + 1).astype(np.int16)
 
 
+def rebuild_train_logits(arrays, train_rows: np.ndarray) -> np.ndarray:
+    """The training rows' logits from progress.logit_projections: mean + D^T D Z + residual.
+
+    train_rows = the sum directions restricted to the training rows [n_dirs, n_train].
+    """
+    mean = arrays["mean_logits"].astype(np.float64)
+    coefficients = arrays["sum_projections"].astype(np.float64)
+    return mean + train_rows.T @ coefficients + arrays["train_residual"].astype(np.float64)
+
+
 def epoch_losses(arrays, directions, direction_k, keys, labels, train_mask) -> dict:
     """Restricted (test / all), excluded (train) and rebuilt train loss of one checkpoint."""
     mean = arrays["mean_logits"].astype(np.float64)
@@ -57,7 +67,7 @@ def epoch_losses(arrays, directions, direction_k, keys, labels, train_mask) -> d
     is_key = np.isin(direction_k, keys)
     restricted = mean + directions[is_key].T @ coefficients[is_key]
     train_rows = directions[:, train_mask]
-    full_train = mean + train_rows.T @ coefficients + arrays["train_residual"].astype(np.float64)
+    full_train = rebuild_train_logits(arrays, train_rows)
     excluded = full_train - train_rows[is_key].T @ coefficients[is_key]
     return {
         "restricted_loss": cross_entropy(restricted[~train_mask], labels[~train_mask]),

@@ -1,0 +1,187 @@
+"""Per-input graduation: when each probe input is learned for good, by input, group and class."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from miscope_core.views.registry import CROSS_EPOCH, ViewSpec, register_view
+from miscope_core.views.source import VariantSource
+from miscope_core.views.style import SEQUENTIAL, add_epoch_cursor
+
+ANALYZER = "inputs.graduation"
+COMMON = {"requires": (ANALYZER,), "context_keys": ("readout_position",)}
+
+
+def input_grid(source: VariantSource, arrays: dict[str, np.ndarray], values: np.ndarray):
+    """(grid [rows, cols], x labels, y labels, x title, y title) of per-input values.
+
+    One input per probe row on a square probe grid (modular addition) -> the (a, b) grid;
+    otherwise probe row x scored position (induction: sequence x position).
+    """
+    shape = source.context.get("probe_grid_shape")
+    n_probe, n_pos = values.shape
+    if shape is not None and n_pos == 1 and int(np.prod(shape)) == n_probe:
+        n_a, n_b = (int(s) for s in shape)
+        return values.reshape(n_a, n_b), list(range(n_b)), list(range(n_a)), "b", "a"
+    labels = source.position_labels(int(np.max(arrays["positions"])) + 1)
+    x = [labels[int(p)] for p in arrays["positions"]]
+    return values, x, list(range(n_probe)), "position (predicting the next token)", "probe row"
+
+
+def load_graduation_heatmap(source: VariantSource, epoch: int) -> dict[str, Any]:
+    """Graduation epoch of every probe input laid out on the family's input grid."""
+    arrays = source.cross_epoch(ANALYZER)
+    grid, x, y, x_title, y_title = input_grid(source, arrays, arrays["graduation_epoch"])
+    never = int(np.sum(np.isnan(arrays["graduation_epoch"]) & (arrays["target"] >= 0)))
+    return {
+        "epoch": epoch,
+        "z": grid,
+        "x": x,
+        "y": y,
+        "x_title": x_title,
+        "y_title": y_title,
+        "z_range": (float(arrays["epochs"][0]), float(arrays["epochs"][-1])),
+        "title_detail": f" ({never} input(s) not graduated: blank)",
+    }
+
+
+def render_graduation_heatmap(data: dict[str, Any]) -> go.Figure:
+    """Heatmap coloured by graduation epoch; blank where never graduated."""
+    low, high = data["z_range"]
+    figure = go.Figure(
+        go.Heatmap(
+            x=data["x"],
+            y=data["y"],
+            z=data["z"],
+            zmin=low,
+            zmax=high,
+            colorscale=SEQUENTIAL,
+            name="graduation epoch",
+            colorbar={"title": {"text": "graduation<br>epoch"}},
+            hovertemplate="%{y}, %{x}<br>graduated at epoch %{z}<extra></extra>",
+        )
+    )
+    figure.update_xaxes(title_text=data["x_title"])
+    figure.update_yaxes(title_text=data["y_title"], autorange="reversed")
+    return figure
+
+
+def load_graduated_fraction(source: VariantSource, epoch: int) -> dict[str, Any]:
+    """Share of each input group graduated, and correct, at every checkpoint."""
+    arrays = source.cross_epoch(ANALYZER)
+    names = [str(n) for n in arrays["group_names"]]
+    return {
+        "epoch": epoch,
+        "epochs": arrays["epochs"],
+        "groups": names,
+        "graduated": arrays["graduated_fraction"],
+        "accuracy": arrays["accuracy"],
+    }
+
+
+def render_graduated_fraction(data: dict[str, Any]) -> go.Figure:
+    """Solid: share graduated (correct from then on); dotted: share correct at the checkpoint."""
+    figure = go.Figure()
+    colors = ["#7f7f7f", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
+    for index, name in enumerate(data["groups"]):
+        color = colors[index % len(colors)]
+        figure.add_trace(
+            go.Scatter(
+                x=data["epochs"],
+                y=data["graduated"][:, index],
+                name=f"{name}: graduated",
+                mode="lines+markers",
+                line={"color": color},
+            )
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=data["epochs"],
+                y=data["accuracy"][:, index],
+                name=f"{name}: correct now",
+                mode="lines",
+                line={"color": color, "dash": "dot"},
+            )
+        )
+    add_epoch_cursor(figure, data["epoch"])
+    figure.update_xaxes(title_text="epoch")
+    figure.update_yaxes(title_text="share of inputs", range=[0, 1.02])
+    return figure
+
+
+def load_class_timeline(source: VariantSource, epoch: int) -> dict[str, Any]:
+    """Share of each target class's inputs graduated at every checkpoint."""
+    arrays = source.cross_epoch(ANALYZER)
+    share = np.asarray(arrays["class_graduated_fraction"], dtype=np.float64)
+    present = np.flatnonzero(np.isfinite(share).any(axis=0))
+    return {
+        "epoch": epoch,
+        "epochs": arrays["epochs"],
+        "z": share[:, present].T,
+        "classes": [str(int(c)) for c in present],
+    }
+
+
+def render_class_timeline(data: dict[str, Any]) -> go.Figure:
+    """Heatmap class x checkpoint of the share graduated (0..1)."""
+    figure = go.Figure(
+        go.Heatmap(
+            x=data["epochs"],
+            y=data["classes"],
+            z=data["z"],
+            zmin=0,
+            zmax=1,
+            colorscale=SEQUENTIAL,
+            name="share graduated",
+            colorbar={"title": {"text": "share<br>graduated"}},
+            hovertemplate="class %{y}<br>epoch %{x}<br>%{z:.2f} graduated<extra></extra>",
+        )
+    )
+    add_epoch_cursor(figure, data["epoch"])
+    figure.update_xaxes(title_text="epoch")
+    figure.update_yaxes(title_text="target class", type="category")
+    return figure
+
+
+register_view(
+    ViewSpec(
+        name="inputs.graduation_heatmap",
+        title="Graduation epoch per input",
+        kind=CROSS_EPOCH,
+        description="The epoch from which each probe input stays correct, on the family's input "
+        "grid ((a, b) for modular addition; probe row x position otherwise); blank = never.",
+        loader=load_graduation_heatmap,
+        renderer=render_graduation_heatmap,
+        uses_epoch=False,
+        **COMMON,
+    )
+)
+
+register_view(
+    ViewSpec(
+        name="inputs.graduated_fraction",
+        title="Inputs graduated over training",
+        kind=CROSS_EPOCH,
+        description="Share of the probe inputs (all, train/test or the family's groups) "
+        "graduated by each checkpoint, beside the share correct at that checkpoint.",
+        loader=load_graduated_fraction,
+        renderer=render_graduated_fraction,
+        aliases=("graduation",),
+        **COMMON,
+    )
+)
+
+register_view(
+    ViewSpec(
+        name="inputs.class_timeline",
+        title="Graduation per class",
+        kind=CROSS_EPOCH,
+        description="Share of each target class's inputs graduated at every checkpoint.",
+        loader=load_class_timeline,
+        renderer=render_class_timeline,
+        **COMMON,
+    )
+)
