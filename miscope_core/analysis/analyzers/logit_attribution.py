@@ -64,17 +64,17 @@ def cube_indices(basis_freq: np.ndarray, direction_k: np.ndarray) -> np.ndarray:
 
 
 def cube_projections(on_grid: np.ndarray, readout: np.ndarray, index: np.ndarray):
-    """<X_m, u_k>, <X_m, v_k> of rank-one pieces X_m = act_m (x) readout_m.
+    """<X_u, u_k>, <X_u, v_k> of components X_u = sum_r act_ur (x) readout_ur.
 
-    on_grid [n_dirs, m] = D @ act (each piece's grid activation in sum directions),
-    readout [m, n_basis] = each piece's class readout in basis coordinates -> two [m, n_freq].
+    on_grid [n_dirs, U, r] = D @ act (each component's activations in sum directions),
+    readout [U, r, n_basis] = their class readouts in basis coordinates -> two [U, n_freq].
     """
     dcos, dsin, fcos, fsin = (index[:, i] for i in range(4))
-    a_cos, a_sin = on_grid[dcos].T, on_grid[dsin].T  # [m, n_freq]
-    r_cos, r_sin = readout[:, fcos], readout[:, fsin]
-    return (a_cos * r_cos + a_sin * r_sin) / np.sqrt(2), (a_sin * r_cos - a_cos * r_sin) / np.sqrt(
-        2
-    )
+    a_cos, a_sin = on_grid[dcos].transpose(1, 2, 0), on_grid[dsin].transpose(1, 2, 0)
+    r_cos, r_sin = readout[..., fcos], readout[..., fsin]  # [U, r, n_freq]
+    cos_part = (a_cos * r_cos + a_sin * r_sin).sum(axis=1)
+    sin_part = (a_sin * r_cos - a_cos * r_sin).sum(axis=1)
+    return cos_part / np.sqrt(2), sin_part / np.sqrt(2)
 
 
 def attribution_setup(context, n_classes: int):
@@ -91,8 +91,8 @@ def attribution_setup(context, n_classes: int):
 
 def logit_amplitudes(logits: np.ndarray, directions, basis, index) -> dict[str, np.ndarray]:
     """α, β, centred variance and explained fractions of a logit table [n_probe, C]."""
-    cos_proj, sin_proj = cube_projections(directions @ logits, basis.T, index)
-    cos_proj, sin_proj = cos_proj.sum(axis=0), sin_proj.sum(axis=0)
+    on_grid = (directions @ logits)[:, None, :]
+    cos_proj, sin_proj = (x[0] for x in cube_projections(on_grid, basis.T[None], index))
     centred = logits - logits.mean(axis=1, keepdims=True)
     total = float(np.sum(centred**2))
     scale = np.sqrt(logits.size / 2)
@@ -106,38 +106,36 @@ def logit_amplitudes(logits: np.ndarray, directions, basis, index) -> dict[str, 
     }
 
 
-def head_amplitudes(inputs: EpochInputs, directions, basis, index) -> tuple[np.ndarray, ...]:
-    """α, β of each head's direct logit contribution -> two [L, H, n_freq]."""
+def component_amplitudes(inputs: EpochInputs, hook: str, readouts, setup, dtype):
+    """α, β of the direct logit contributions of one hook's components, per layer.
+
+    The hook's activation at the readout position is [n_probe, U, r] (heads: hook_z; neurons:
+    hook_post with r = 1); readouts[layer] [U, r, C] maps it to the logits -> two [L, U, n_freq].
+    """
+    directions, basis, index = setup
     position = int(inputs.context["readout_position"])
-    w_o, w_u = inputs.weight("W_O"), inputs.weight("W_U").astype(np.float64)
     scale = np.sqrt(directions.shape[1] * basis.shape[1] / 2)
     cos_all, sin_all = [], []
     for layer in range(inputs.config.n_layers):
-        z = inputs.activation(f"blocks.{layer}.attn.hook_z")[:, position].astype(np.float64)
-        cos_l, sin_l = [], []
-        for head in range(inputs.config.n_heads):
-            readout = (w_o[layer, head].astype(np.float64) @ w_u) @ basis.T
-            c, s = cube_projections(directions @ z[:, head], readout, index)
-            cos_l.append(c.sum(axis=0) / scale)
-            sin_l.append(s.sum(axis=0) / scale)
-        cos_all.append(cos_l)
-        sin_all.append(sin_l)
-    return np.asarray(cos_all, np.float32), np.asarray(sin_all, np.float32)
-
-
-def neuron_amplitudes(inputs: EpochInputs, directions, basis, index) -> tuple[np.ndarray, ...]:
-    """α, β of each MLP neuron's direct logit contribution -> two [L, d_mlp, n_freq]."""
-    position = int(inputs.context["readout_position"])
-    w_out, w_u = inputs.weight("W_out"), inputs.weight("W_U").astype(np.float64)
-    scale = np.sqrt(directions.shape[1] * basis.shape[1] / 2)
-    cos_all, sin_all = [], []
-    for layer in range(inputs.config.n_layers):
-        post = inputs.activation(f"blocks.{layer}.mlp.hook_post")[:, position].astype(np.float64)
-        readout = (w_out[layer].astype(np.float64) @ w_u) @ basis.T  # [d_mlp, n_basis]
-        c, s = cube_projections(directions @ post, readout, index)
+        act = inputs.activation(hook.format(layer=layer))[:, position].astype(np.float64)
+        act = act.reshape(act.shape[0], readouts[layer].shape[0], -1)
+        on_grid = np.tensordot(directions, act, axes=(1, 0))  # [n_dirs, U, r]
+        c, s = cube_projections(on_grid, readouts[layer] @ basis.T, index)
         cos_all.append(c / scale)
         sin_all.append(s / scale)
-    return np.asarray(cos_all, np.float16), np.asarray(sin_all, np.float16)
+    return np.asarray(cos_all, dtype), np.asarray(sin_all, dtype)
+
+
+def head_readouts(inputs: EpochInputs) -> np.ndarray:
+    """W_O[l, h] W_U per layer and head -> [L, H, d_head, C]."""
+    w_u = inputs.weight("W_U").astype(np.float64)
+    return inputs.weight("W_O").astype(np.float64) @ w_u
+
+
+def neuron_readouts(inputs: EpochInputs) -> np.ndarray:
+    """W_out[l] W_U per layer, one row per neuron -> [L, d_mlp, 1, C]."""
+    w_u = inputs.weight("W_U").astype(np.float64)
+    return (inputs.weight("W_out").astype(np.float64) @ w_u)[:, :, None, :]
 
 
 def compute_frequency_attribution(inputs: EpochInputs) -> dict[str, np.ndarray]:
@@ -145,10 +143,15 @@ def compute_frequency_attribution(inputs: EpochInputs) -> dict[str, np.ndarray]:
     logits = readout_logits(inputs)
     directions, basis, index = attribution_setup(inputs.context, logits.shape[1])
     result = logit_amplitudes(logits, directions, basis, index)
-    cos_h, sin_h = head_amplitudes(inputs, directions, basis, index)
+    setup = (directions, basis, index)
+    cos_h, sin_h = component_amplitudes(
+        inputs, "blocks.{layer}.attn.hook_z", head_readouts(inputs), setup, np.float32
+    )
     result.update({"head_cos_coefficients": cos_h, "head_sin_coefficients": sin_h})
     if not inputs.config.attn_only:
-        cos_n, sin_n = neuron_amplitudes(inputs, directions, basis, index)
+        cos_n, sin_n = component_amplitudes(
+            inputs, "blocks.{layer}.mlp.hook_post", neuron_readouts(inputs), setup, np.float16
+        )
         result.update({"neuron_cos_coefficients": cos_n, "neuron_sin_coefficients": sin_n})
     return result
 

@@ -7,11 +7,15 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from miscope_core.views.library.graduation import (
+    make_fixed_heatmap_renderer,
+    make_share_heatmap_renderer,
+)
+from miscope_core.views.library.progress import make_lines_renderer
 from miscope_core.views.registry import CROSS_EPOCH, PER_EPOCH, ViewSpec, register_view
 from miscope_core.views.source import VariantSource
 from miscope_core.views.style import (
     CATEGORICAL,
-    SEQUENTIAL,
     add_epoch_cursor,
     symmetric_range,
     value_range,
@@ -57,29 +61,8 @@ def load_frequency_variance(source: VariantSource, epoch: int) -> dict[str, Any]
         "epoch": epoch,
         "epochs": summary["epochs"],
         "z": share.T,
-        "labels": source.frequency_labels(share.shape[1]),
+        "rows": source.frequency_labels(share.shape[1]),
     }
-
-
-def render_frequency_variance(data: dict[str, Any]) -> go.Figure:
-    """Heatmap frequency x checkpoint (0..1)."""
-    figure = go.Figure(
-        go.Heatmap(
-            x=data["epochs"],
-            y=data["labels"],
-            z=data["z"],
-            zmin=0,
-            zmax=1,
-            colorscale=SEQUENTIAL,
-            name="variance explained",
-            colorbar={"title": {"text": "share of<br>variance"}},
-            hovertemplate="%{y}<br>epoch %{x}<br>%{z:.3f}<extra></extra>",
-        )
-    )
-    add_epoch_cursor(figure, data["epoch"])
-    figure.update_xaxes(title_text="epoch")
-    figure.update_yaxes(title_text="frequency", type="category")
-    return figure
 
 
 def key_detail(source: VariantSource, keys: np.ndarray) -> str:
@@ -106,17 +89,12 @@ def load_key_variance(source: VariantSource, epoch: int) -> dict[str, Any]:
 
 def render_key_variance(data: dict[str, Any]) -> go.Figure:
     """Lines over checkpoints with the paper's 90% reference."""
-    figure = go.Figure()
-    for name, values in data["lines"].items():
-        figure.add_trace(go.Scatter(x=data["epochs"], y=values, name=name, mode="lines+markers"))
+    figure = make_lines_renderer("share of centred logit variance", [0, 1.02])(data)
     figure.add_hline(
         y=PAPER_SHARE,
         line={"color": "#7f7f7f", "dash": "dot"},
         annotation_text="90% (calibration check)",
     )
-    add_epoch_cursor(figure, data["epoch"])
-    figure.update_xaxes(title_text="epoch")
-    figure.update_yaxes(title_text="share of centred logit variance", range=[0, 1.02])
     return figure
 
 
@@ -168,31 +146,12 @@ def load_head_attribution(source: VariantSource, epoch: int) -> dict[str, Any]:
     n_layers, n_heads, n_freq = amplitude.shape
     return {
         "z": amplitude.reshape(n_layers * n_heads, n_freq),
-        "heads": [f"L{layer}H{head}" for layer in range(n_layers) for head in range(n_heads)],
-        "labels": source.frequency_labels(n_freq),
+        "y": [f"L{layer}H{head}" for layer in range(n_layers) for head in range(n_heads)],
+        "x": source.frequency_labels(n_freq),
+        "x_title": "frequency",
+        "y_title": "head (direct path to the logits)",
         "z_range": value_range(source.summary(PER_EPOCH_ANALYZER)["head_amplitude"], floor=0.0),
     }
-
-
-def render_head_attribution(data: dict[str, Any]) -> go.Figure:
-    """Heatmap head x frequency, colour range fixed over checkpoints."""
-    low, high = data["z_range"]
-    figure = go.Figure(
-        go.Heatmap(
-            x=data["labels"],
-            y=data["heads"],
-            z=data["z"],
-            zmin=low,
-            zmax=high,
-            colorscale=SEQUENTIAL,
-            name="amplitude",
-            colorbar={"title": {"text": "amplitude<br>(logits)"}},
-            hovertemplate="%{y}, %{x}<br>amplitude %{z:.3g}<extra></extra>",
-        )
-    )
-    figure.update_xaxes(title_text="frequency")
-    figure.update_yaxes(title_text="head (direct path to the logits)", type="category")
-    return figure
 
 
 def load_cluster_attribution(source: VariantSource, epoch: int) -> dict[str, Any]:
@@ -210,17 +169,6 @@ def load_cluster_attribution(source: VariantSource, epoch: int) -> dict[str, Any
         else:
             lines[f"{labels[k - 1]} cluster ({sizes[index]} neurons)"] = amplitude[:, index, k - 1]
     return {"epoch": epoch, "epochs": arrays["epochs"], "lines": lines}
-
-
-def render_cluster_attribution(data: dict[str, Any]) -> go.Figure:
-    """Lines over checkpoints, one per cluster."""
-    figure = go.Figure()
-    for name, values in data["lines"].items():
-        figure.add_trace(go.Scatter(x=data["epochs"], y=values, name=name, mode="lines+markers"))
-    add_epoch_cursor(figure, data["epoch"])
-    figure.update_xaxes(title_text="epoch")
-    figure.update_yaxes(title_text="amplitude in the logits (logit units)")
-    return figure
 
 
 register_view(
@@ -246,7 +194,7 @@ register_view(
         description="Share of the per-input-centred logit variance explained by each "
         "frequency's cos/sin(w_k(a+b−c)) terms, at every checkpoint.",
         loader=load_frequency_variance,
-        renderer=render_frequency_variance,
+        renderer=make_share_heatmap_renderer("frequency", "share of variance", "%{y}"),
         context_keys=CONTEXT,
     )
 )
@@ -289,7 +237,12 @@ register_view(
         description="Amplitude √(α² + β²) on cos/sin(w_k(a+b−c)) of each attention head's direct "
         "contribution to the logits, per frequency.",
         loader=load_head_attribution,
-        renderer=render_head_attribution,
+        renderer=make_fixed_heatmap_renderer(
+            "amplitude",
+            "amplitude<br>(logits)",
+            "%{y}, %{x}<br>amplitude %{z:.3g}",
+            type="category",
+        ),
         context_keys=CONTEXT,
     )
 )
@@ -303,7 +256,7 @@ register_view(
         description="Direct logit amplitude of each MLP neuron cluster (neurons grouped by their "
         "final dominant frequency) at its own frequency, over training.",
         loader=load_cluster_attribution,
-        renderer=render_cluster_attribution,
+        renderer=make_lines_renderer("amplitude in the logits (logit units)"),
         context_keys=CONTEXT,
         requires_mlp=True,
     )

@@ -48,25 +48,29 @@ def load_graduation_heatmap(source: VariantSource, epoch: int) -> dict[str, Any]
     }
 
 
-def render_graduation_heatmap(data: dict[str, Any]) -> go.Figure:
-    """Heatmap coloured by graduation epoch; blank where never graduated."""
-    low, high = data["z_range"]
-    figure = go.Figure(
-        go.Heatmap(
-            x=data["x"],
-            y=data["y"],
-            z=data["z"],
-            zmin=low,
-            zmax=high,
-            colorscale=SEQUENTIAL,
-            name="graduation epoch",
-            colorbar={"title": {"text": "graduation<br>epoch"}},
-            hovertemplate="%{y}, %{x}<br>graduated at epoch %{z}<extra></extra>",
+def make_fixed_heatmap_renderer(name: str, colorbar: str, hover: str, **y_axis: Any):
+    """Renderer of a heatmap (data: x, y, z, z_range, x_title, y_title) on a fixed scale."""
+
+    def render(data: dict[str, Any]) -> go.Figure:
+        low, high = data["z_range"]
+        figure = go.Figure(
+            go.Heatmap(
+                x=data["x"],
+                y=data["y"],
+                z=data["z"],
+                zmin=low,
+                zmax=high,
+                colorscale=SEQUENTIAL,
+                name=name,
+                colorbar={"title": {"text": colorbar}},
+                hovertemplate=hover + "<extra></extra>",
+            )
         )
-    )
-    figure.update_xaxes(title_text=data["x_title"])
-    figure.update_yaxes(title_text=data["y_title"], autorange="reversed")
-    return figure
+        figure.update_xaxes(title_text=data["x_title"])
+        figure.update_yaxes(title_text=data["y_title"], **y_axis)
+        return figure
+
+    return render
 
 
 def load_graduated_fraction(source: VariantSource, epoch: int) -> dict[str, Any]:
@@ -121,29 +125,33 @@ def load_class_timeline(source: VariantSource, epoch: int) -> dict[str, Any]:
         "epoch": epoch,
         "epochs": arrays["epochs"],
         "z": share[:, present].T,
-        "classes": [str(int(c)) for c in present],
+        "rows": [str(int(c)) for c in present],
     }
 
 
-def render_class_timeline(data: dict[str, Any]) -> go.Figure:
-    """Heatmap class x checkpoint of the share graduated (0..1)."""
-    figure = go.Figure(
-        go.Heatmap(
-            x=data["epochs"],
-            y=data["classes"],
-            z=data["z"],
-            zmin=0,
-            zmax=1,
-            colorscale=SEQUENTIAL,
-            name="share graduated",
-            colorbar={"title": {"text": "share<br>graduated"}},
-            hovertemplate="class %{y}<br>epoch %{x}<br>%{z:.2f} graduated<extra></extra>",
+def make_share_heatmap_renderer(y_title: str, colorbar: str, hover: str):
+    """Renderer of a (row x checkpoint) heatmap of shares on a fixed 0..1 scale, with cursor."""
+
+    def render(data: dict[str, Any]) -> go.Figure:
+        figure = go.Figure(
+            go.Heatmap(
+                x=data["epochs"],
+                y=data["rows"],
+                z=data["z"],
+                zmin=0,
+                zmax=1,
+                colorscale=SEQUENTIAL,
+                name=colorbar,
+                colorbar={"title": {"text": colorbar}},
+                hovertemplate=hover + "<br>epoch %{x}<br>%{z:.3f}<extra></extra>",
+            )
         )
-    )
-    add_epoch_cursor(figure, data["epoch"])
-    figure.update_xaxes(title_text="epoch")
-    figure.update_yaxes(title_text="target class", type="category")
-    return figure
+        add_epoch_cursor(figure, data["epoch"])
+        figure.update_xaxes(title_text="epoch")
+        figure.update_yaxes(title_text=y_title, type="category")
+        return figure
+
+    return render
 
 
 register_view(
@@ -154,7 +162,12 @@ register_view(
         description="The epoch from which each probe input stays correct, on the family's input "
         "grid ((a, b) for modular addition; probe row x position otherwise); blank = never.",
         loader=load_graduation_heatmap,
-        renderer=render_graduation_heatmap,
+        renderer=make_fixed_heatmap_renderer(
+            "graduation epoch",
+            "graduation<br>epoch",
+            "%{y}, %{x}<br>graduated at epoch %{z}",
+            autorange="reversed",
+        ),
         uses_epoch=False,
         **COMMON,
     )
@@ -181,7 +194,7 @@ register_view(
         kind=CROSS_EPOCH,
         description="Share of each target class's inputs graduated at every checkpoint.",
         loader=load_class_timeline,
-        renderer=render_class_timeline,
+        renderer=make_share_heatmap_renderer("target class", "share graduated", "class %{y}"),
         **COMMON,
     )
 )
