@@ -351,6 +351,21 @@ def check_trajectory_null(run: RunEvidence) -> Check:
     )
 
 
+def check_logit_variance_explained(run: RunEvidence) -> Check:
+    """Key frequencies' cos(w_k(a+b-c)) terms explain >= 90% of the centred logit variance."""
+    arrays = run.store.load_cross_epoch("logits.key_frequency_attribution")
+    keys = ", ".join(str(int(k)) for k in arrays["key_frequencies"]) or "none"
+    return make(
+        "logit_variance_explained",
+        "logits ≈ Σ_k α_k cos(w_k(a+b−c)) over the key frequencies",
+        float(arrays["key_cos_variance_explained"][-1]),
+        "≥ 0.9 of the per-input-centred logit variance at the end",
+        float(arrays["key_cos_variance_explained"][-1]) >= 0.9,
+        "Nanda et al. 2023 §4.3 (95%); CALIBRATION §7.6",
+        f"k = {keys}; with the sin terms {float(arrays['key_variance_explained'][-1]):.3f}",
+    )
+
+
 CORE_CHECKS: tuple[Callable[[RunEvidence], Check], ...] = (
     check_initial_loss,
     check_grokking_delay,
@@ -366,6 +381,7 @@ CORE_CHECKS: tuple[Callable[[RunEvidence], Check], ...] = (
     check_rings,
     check_gradient_symmetricity,
     check_distance_irrelevance,
+    check_logit_variance_explained,
 )
 EXTRA_CHECKS: tuple[Callable[[RunEvidence], Check], ...] = (
     check_memorized_first,

@@ -20,6 +20,8 @@ CALIBRATION_ANALYZERS = (
     "weights.frequency_spectra",
     "progress.logit_projections",
     "progress.measures",
+    "logits.frequency_attribution",
+    "logits.key_frequency_attribution",
     "neurons.frequency_specialization",
     "embedding.rings",
     "algorithm.clock_pizza",

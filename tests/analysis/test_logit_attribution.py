@@ -162,3 +162,28 @@ def test_real_variant_key_attribution_and_single_frequency_excluded_loss(tiny_va
                 expected["excluded_loss"],
                 rtol=1e-12,
             )
+
+
+@pytest.mark.parametrize(
+    "share, keys, status",
+    [(0.95, [2, 5], "pass"), (0.5, [2, 5], "fail"), (float("nan"), [], "not run")],
+)
+def test_calibration_check_reads_the_final_key_share(tmp_path, share, keys, status):
+    from types import SimpleNamespace
+
+    from miscope_core.calibration.checks import check_logit_variance_explained
+
+    store = ArtifactStore(tmp_path / "artifacts")
+    store.save_cross_epoch(
+        "logits.key_frequency_attribution",
+        {
+            "epochs": np.array([0, 10]),
+            "key_frequencies": np.array(keys, dtype=np.int16),
+            "key_variance_explained": np.array([0.1, share]),
+            "key_cos_variance_explained": np.array([0.1, share]),
+            "single_frequency_excluded_loss": np.zeros((2, 5)),
+        },
+    )
+    check = check_logit_variance_explained(SimpleNamespace(store=store))
+    assert check.status == status, check
+    assert check.detail.startswith("k = " + (", ".join(map(str, keys)) or "none"))

@@ -28,6 +28,7 @@ CORE = (
     "embedding_rings",
     "gradient_symmetricity",
     "distance_irrelevance",
+    "logit_variance_explained",
 )
 
 
