@@ -23,3 +23,24 @@ def list_checkpoint_epochs(checkpoint_dir: Path) -> list[int]:
         return []
     found = (CHECKPOINT_PATTERN.match(p.name) for p in Path(checkpoint_dir).iterdir())
     return sorted(int(m.group(1)) for m in found if m)
+
+
+RESUME_POINTS_DIR = "resume"  # checkpoints/resume/: exact resume states kept every N epochs
+
+
+def resume_point_path(checkpoint_dir: Path, epoch: int) -> Path:
+    """Canonical file name of the exact resume state kept at `epoch` (for `miscope densify`)."""
+    return Path(checkpoint_dir) / RESUME_POINTS_DIR / f"epoch_{epoch:06d}.safetensors"
+
+
+def list_resume_point_epochs(checkpoint_dir: Path) -> list[int]:
+    """Epochs with a kept exact resume state, ascending."""
+    return list_checkpoint_epochs(Path(checkpoint_dir) / RESUME_POINTS_DIR)
+
+
+def resume_points_bytes(checkpoint_dir: Path) -> int:
+    """Disk space taken by the kept resume states."""
+    folder = Path(checkpoint_dir) / RESUME_POINTS_DIR
+    return sum(
+        resume_point_path(checkpoint_dir, e).stat().st_size for e in list_checkpoint_epochs(folder)
+    )

@@ -161,6 +161,10 @@ def _dispatch(job: Job, workspace: Workspace, store: JobStore) -> tuple[str, str
     if job.kind == "analyze":
         store.set_stage(job.id, "analyze")
         return _analyze(job, workspace, store, start=0.0)
+    if job.kind == "densify":
+        from services.densify import run_densify_job
+
+        return run_densify_job(job, workspace, store)
     store.set_stage(job.id, "train")
     status, message = _train(job, workspace, store, share=0.6)
     if status != "done":

@@ -18,6 +18,7 @@ SETTING_HELP = {
     "checkpoints": "'default' (the family's schedule), 'every:N' or a list like 0,50,200",
     "batch_size": "'full' for full-batch training, or a number",
     "betas": "AdamW betas, two numbers: 0.9,0.98",
+    "resume_every": "keep an exact resume state every N epochs (for densify; 0 = none)",
 }
 
 

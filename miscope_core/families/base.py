@@ -20,6 +20,7 @@ class ValidationError(ValueError):
 
 
 MAX_EPOCHS = 1_000_000
+DEFAULT_RESUME_EVERY = 500  # ~3x a checkpoint's size each; a densify re-trains < 500 epochs
 MAX_BATCH_SIZE = 100_000
 _TYPE_WORDS = {int: "an integer", float: "a number"}
 
@@ -152,6 +153,9 @@ class TrainingConfig:
     betas: tuple[float, float] = (0.9, 0.98)
     batch_size: int | None = None
     checkpoints: str = "default"
+    # Keep an exact resume state (weights, optimizer moments, RNG) every this many epochs, so
+    # a window can be re-trained densely from the nearest one (`miscope densify`); 0 = none.
+    resume_every: int = DEFAULT_RESUME_EVERY
 
     OUTCOME_FIELDS: ClassVar[tuple[str, ...]] = ("lr", "weight_decay", "betas", "batch_size")
 
@@ -172,6 +176,7 @@ class TrainingConfig:
             ("betas", _parse_betas(self.betas)),
             ("batch_size", _parse_batch_size(self.batch_size)),
             ("checkpoints", _parse_schedule(self.checkpoints)),
+            ("resume_every", _parse_resume_every(self.resume_every)),
         ):
             object.__setattr__(self, name, value)
 
@@ -219,6 +224,18 @@ def _parse_batch_size(value: Any) -> int | None:
         "batch_size", size, 1, MAX_BATCH_SIZE, f"'full' or an integer in 1..{MAX_BATCH_SIZE:,}"
     )
     return size
+
+
+def _parse_resume_every(value: Any) -> int:
+    every = parse_number("resume_every", value, int)
+    _check_range(
+        "resume_every",
+        every,
+        0,
+        MAX_EPOCHS,
+        f"0 (keep none) or a number of epochs in 1..{MAX_EPOCHS:,}",
+    )
+    return every
 
 
 def _parse_schedule(value: Any) -> str:

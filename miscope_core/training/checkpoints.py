@@ -33,6 +33,11 @@ HASH_KEY = "blake2b"  # safetensors metadata: content hash of the tensor data se
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict | None = None):
     """Write tensors (contiguous CPU copies) to a safetensors file atomically, with the content
     hash of their bytes in the metadata so that same-size damage is detected on load."""
+    atomic_write_bytes(path, tensor_file_bytes(tensors, metadata))
+
+
+def tensor_file_bytes(tensors: dict[str, torch.Tensor], metadata: dict | None = None) -> bytes:
+    """The exact bytes save_tensors writes (deterministic: sorted header, hashed data)."""
     from safetensors.torch import save as save_safetensors_bytes
 
     cpu = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
@@ -40,7 +45,7 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict | 
     # The data section does not depend on the metadata, so hash a first serialisation's.
     digest = content_hash(_data_section(save_safetensors_bytes(cpu, metadata=meta or None)))
     payload = save_safetensors_bytes(cpu, metadata={**meta, HASH_KEY: digest})
-    atomic_write_bytes(path, _with_sorted_header(payload))
+    return _with_sorted_header(payload)
 
 
 def _data_section(payload: bytes) -> bytes:
@@ -113,6 +118,11 @@ def save_checkpoint(checkpoint_dir: Path, epoch: int, state: dict[str, torch.Ten
     path = checkpoint_path(checkpoint_dir, epoch)
     save_tensors(path, state, {"epoch": epoch})
     return path
+
+
+def checkpoint_bytes(epoch: int, state: dict[str, torch.Tensor]) -> bytes:
+    """The bytes save_checkpoint would write for these weights at `epoch`."""
+    return tensor_file_bytes(state, {"epoch": epoch})
 
 
 def load_checkpoint(checkpoint_dir: Path, epoch: int) -> dict[str, torch.Tensor]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from miscope_core.checkpoint_names import list_resume_point_epochs, resume_point_path
 from miscope_core.io import CorruptFileError, clean_stale_temps, keep_previous_version, load_npz
 from miscope_core.training.checkpoints import (
     checkpoint_path,
@@ -48,9 +49,9 @@ class ResumeState:
         """Whether continuing from this state is bit-identical to an unbroken run."""
         return self.optimizer is not None
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, keep_previous: bool = True) -> None:
         """Write atomically (temp file + rename), keeping the state it replaces as
-        resume.prev.safetensors: a kill mid-write leaves both."""
+        resume.prev.safetensors (unless keep_previous is False): a kill mid-write leaves both."""
         tensors = {f"weights.{k}": v for k, v in self.weights.items()}
         # row `epoch` too: at the end of a run it holds the final evaluation
         tensors |= {
@@ -63,7 +64,8 @@ class ResumeState:
         for index, entry in self.optimizer["state"].items():
             for key, value in entry.items():
                 tensors[f"optim.{index}.{key}"] = torch.as_tensor(value)
-        keep_previous_version(path, previous_resume_path(path))
+        if keep_previous:
+            keep_previous_version(path, previous_resume_path(path))
         save_tensors(path, tensors, {"epoch": self.epoch, "param_groups": groups})
 
     @classmethod
@@ -176,3 +178,31 @@ def _report(damaged: list[CorruptFileError], state: ResumeState) -> None:
     for exc in damaged:
         log.warning("%s", exc)
     log.warning("Resume: %s", state.lost)
+
+
+def nearest_resume_state(paths, epoch: int) -> ResumeState | None:
+    """The latest exact resume state at or before `epoch`, or None (replay from the start).
+
+    Looks at the kept resume points (checkpoints/resume/) and the run's own resume files;
+    a damaged one is logged and skipped in favour of the next earlier one.
+    """
+    candidates = [
+        resume_point_path(paths.checkpoints, e)
+        for e in reversed(list_resume_point_epochs(paths.checkpoints))
+        if e <= epoch
+    ]
+    latest = [Path(paths.resume), previous_resume_path(paths.resume)]
+    states: list[ResumeState] = []
+    for path in latest + candidates:
+        if not path.exists():
+            continue
+        try:
+            state = ResumeState.load(path)
+        except CorruptFileError as exc:
+            log.warning("%s; using an earlier resume point", exc)
+            continue
+        if state.epoch <= epoch:
+            states.append(state)
+            if path in candidates:
+                break  # kept points are in descending order: the first fit is the nearest
+    return max(states, key=lambda s: s.epoch, default=None)

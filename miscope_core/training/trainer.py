@@ -11,10 +11,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from miscope_core.checkpoint_names import checkpoint_path, resume_point_path
 from miscope_core.families import Batch, Family, ModelConfig, get_family
 from miscope_core.io import save_npz_atomic
 from miscope_core.models.functional import forward_logits
-from miscope_core.training.checkpoints import list_checkpoint_epochs, save_checkpoint
+from miscope_core.training.checkpoints import (
+    checkpoint_bytes,
+    list_checkpoint_epochs,
+    save_checkpoint,
+)
 from miscope_core.training.determinism import deterministic_torch, resolve_threads
 from miscope_core.training.records import (
     RunEnvironment,
@@ -51,6 +56,19 @@ class TrainingResult:
 
 
 ProgressCallback = Callable[[TrainingProgress], None]
+
+
+class ReplayDiverged(RuntimeError):
+    """A densify replay computed other weights than the original run at a saved checkpoint."""
+
+    def __init__(self, epoch: int, path: Path, start: int):
+        super().__init__(
+            f"Replaying from epoch {start} gave other weights than the saved checkpoint "
+            f"{path} at epoch {epoch}; the new checkpoints would not belong to this run, so "
+            f"none past it are written. The replay must run with the torch version, device "
+            f"and thread count recorded in variant.json"
+        )
+        self.epoch = epoch
 
 
 class TrainingDiverged(RuntimeError):
@@ -125,7 +143,10 @@ class _TrainingRun:
         paths: VariantPaths,
         env: RunEnvironment,
         schedule: list[int],
+        replay_from: ResumeState | None | str = "latest",
     ):
+        """replay_from: "latest" resumes the run itself; a ResumeState (or None: epoch 0)
+        replays from there without touching the run's records (densify)."""
         from miscope_core.models.bridge import build_bridge
 
         self.family, self.spec, self.paths, self.env = family, spec, paths, env
@@ -154,8 +175,11 @@ class _TrainingRun:
             for m in ("loss", "accuracy")
         }
         self.start_epoch = 0
-        state = load_resume_state(paths)  # falls back past damaged files, says what is lost
-        if state is not None:
+        self.resume_every = t.resume_every
+        if replay_from != "latest":
+            if replay_from is not None:
+                self._restore(replay_from)
+        elif (state := load_resume_state(paths)) is not None:  # falls back past damage
             self._restore(state)
         else:
             self.write_record("training", 0)
@@ -199,15 +223,26 @@ class _TrainingRun:
             self.metrics[key][:n] = values[:n]
         self.start_epoch = state.epoch
 
-    def _save_resume(self, epoch: int) -> None:
-        ResumeState(
+    def _resume_state(self, epoch: int) -> ResumeState:
+        return ResumeState(
             epoch=epoch,
             weights={k: v.detach() for k, v in self.weights.items()},
             optimizer=self.optimizer.state_dict(),
             torch_rng=torch.get_rng_state(),
             data_rng=self.data_rng.get_state(),
             metrics=self.metrics,
-        ).save(self.paths.resume)
+        )
+
+    def _keep_resume_point(self, epoch: int) -> None:
+        """Every resume_every epochs, keep the exact state for later densify replays."""
+        if not self.resume_every or epoch == 0 or epoch % self.resume_every:
+            return
+        path = resume_point_path(self.paths.checkpoints, epoch)
+        if not path.exists():
+            self._resume_state(epoch).save(path, keep_previous=False)
+
+    def _save_resume(self, epoch: int) -> None:
+        self._resume_state(epoch).save(self.paths.resume)
         self._save_metrics(epoch)
         # progress for `miscope variants` and the dashboard while the run goes on
         self.write_record("training", epoch)
@@ -253,6 +288,7 @@ class _TrainingRun:
             if should_stop():
                 self._save_resume(epoch)
                 return "cancelled"
+            self._keep_resume_point(epoch)
             saved = epoch in self.schedule
             if saved:
                 save_checkpoint(
@@ -272,6 +308,32 @@ class _TrainingRun:
         self._save_resume(epochs)
         self._save_metrics(epochs + 1)
         return "complete"
+
+    def replay(self, until: int, written: list[int], on_progress, should_stop) -> None:
+        """Re-train from the restored epoch to `until`, writing the schedule's missing
+        checkpoints (their epochs are appended to `written`). Every existing checkpoint passed
+        on the way is compared byte for byte with what the replay computes, so a replay that
+        drifted from the original run (another torch, device or thread count) stops with
+        ReplayDiverged."""
+        started = time.monotonic()
+        for epoch in range(self.start_epoch, until + 1):
+            if should_stop():
+                break
+            self._keep_resume_point(epoch)
+            weights = {k: v.detach() for k, v in self.weights.items()}
+            existing = checkpoint_path(self.paths.checkpoints, epoch)
+            if existing.exists():
+                if checkpoint_bytes(epoch, weights) != existing.read_bytes():
+                    raise ReplayDiverged(epoch, existing, self.start_epoch)
+            elif epoch in self.schedule:
+                save_checkpoint(self.paths.checkpoints, epoch, weights)
+                written.append(epoch)
+            row = self._step(epoch) if epoch < until else {}
+            if on_progress:
+                progress = TrainingProgress(
+                    epoch, until, row, epoch in written, time.monotonic() - started
+                )
+                on_progress(progress)
 
     def _step(self, epoch: int) -> dict[str, float]:
         batch = self.task.train_batch(epoch, self.data_rng)
