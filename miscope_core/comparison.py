@@ -6,6 +6,7 @@
     c.view("loss_curves").show()                       # overlay: one trace per variant
     c.view("parameters.pca.pc2_pc3", epoch=2000).figure()   # grid, one panel per variant
     c.view("fourier_norms", progress=0.5).export("png")     # aligned by fraction of the run
+    compare(seeds).ensemble("loss_curves", align="grokking").show()  # median + IQR band
 
 Panels come from the catalog (`BoundView.figure()`); this module only arranges them.
 """
@@ -22,7 +23,7 @@ import numpy as np
 from miscope_core.views.registry import ACROSS_EPOCHS, CROSS_EPOCH, get_view
 from miscope_core.views.source import nearest
 
-MAX_VARIANTS = 6
+MAX_VARIANTS = 6  # side by side or overlaid; an ensemble takes up to sweeps.MAX_VARIANTS
 OVERLAYABLE = (ACROSS_EPOCHS, CROSS_EPOCH)
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf")
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
@@ -52,6 +53,15 @@ def aligned_epoch(variant, epoch: int | None, progress: float | None) -> int:
     return variant.epochs[-1] if epoch is None else nearest(variant.epochs, int(epoch))
 
 
+def line_traces(figure) -> list:
+    """The data lines of a catalog figure (no epoch cursor, no marker-only traces)."""
+    return [
+        t
+        for t in figure.data
+        if t.name != "epoch_cursor" and t.type == "scatter" and "lines" in (t.mode or "lines")
+    ]
+
+
 def variant_label(variant, others: Sequence) -> str:
     """A legend label from the parameters that differ between the compared variants."""
     differing = [k for k in variant.params if len({str(o.params.get(k)) for o in others}) > 1]
@@ -61,16 +71,38 @@ def variant_label(variant, others: Sequence) -> str:
 
 
 class Comparison:
-    """2-6 variants of one family, compared view by view."""
+    """Variants of one family, compared view by view (1-6) or as an ensemble (many)."""
 
     def __init__(self, variants: Sequence):
+        from miscope_core.sweeps import MAX_VARIANTS as MAX_ENSEMBLE
+
         variants = list(variants)
-        if not 1 <= len(variants) <= MAX_VARIANTS:
-            raise ValueError(f"compare() takes 1 to {MAX_VARIANTS} variants, got {len(variants)}")
+        if not 1 <= len(variants) <= MAX_ENSEMBLE:
+            raise ValueError(f"compare() takes 1 to {MAX_ENSEMBLE} variants, got {len(variants)}")
         families = {v.family for v in variants}
         if len(families) > 1:
             raise ValueError(f"compare() needs variants of one family, got {sorted(families)}")
         self.variants = variants
+
+    def _side_by_side(self) -> None:
+        if len(self.variants) > MAX_VARIANTS:
+            raise ValueError(
+                f"compare() draws 1 to {MAX_VARIANTS} variants side by side, got "
+                f"{len(self.variants)}; for more use .ensemble(view, align=...)"
+            )
+
+    def ensemble(
+        self, name: str, align: str = "epoch", by: Sequence[str] | None = None, **params: Any
+    ) -> EnsembleView:
+        """An across-epochs view of every variant as median + IQR band per group, aligned
+        by an event ('epoch', 'grokking', ...; miscope_core.ensemble.ALIGNMENTS). Groups:
+        the parameters in `by`, default those that differ apart from the seeds."""
+        from miscope_core.ensemble import get_alignment
+        from miscope_core.sweeps import seed_params
+
+        get_view(name), get_alignment(align)  # unknown names fail here, listing close ones
+        seeds = seed_params(self.variants[0].family)
+        return EnsembleView(self, name, align, None if by is None else list(by), seeds, params)
 
     def view(
         self,
@@ -82,6 +114,7 @@ class Comparison:
         **params: Any,
     ):
         """The view for every variant: overlaid (across-epochs default) or in a grid."""
+        self._side_by_side()
         spec = get_view(name)
         overlay = spec.kind == ACROSS_EPOCHS if overlay is None else overlay
         if overlay and spec.kind not in OVERLAYABLE:
@@ -95,6 +128,7 @@ class Comparison:
         """Every variant's parameter trajectory on ONE jointly fitted PCA basis (comparable)."""
         from miscope_core.analysis.cross_variant import fit_shared_basis
 
+        self._side_by_side()
         first = self.variants[0]
         basis = fit_shared_basis(
             first.source.workspace, first.family, [v.id for v in self.variants], group=group
@@ -140,8 +174,87 @@ class Comparison:
         return f"<Comparison of {[v.id for v in self.variants]}>"
 
 
+class FigureDisplay:
+    """show/export/notebook display for an object with figure() and export_stem()."""
+
+    def figure(self):
+        """The Plotly figure."""
+        raise NotImplementedError
+
+    def export_stem(self) -> tuple[Path, str]:
+        """(exports folder, file stem) of the default export path."""
+        raise NotImplementedError
+
+    def show(self) -> Path | None:
+        """Display inline in a notebook; elsewhere write offline HTML and say where."""
+        from miscope_core.views.display import show_figure
+
+        return show_figure(self, lambda: self.export("html"))
+
+    def export(self, fmt: str = "png", path: str | Path | None = None) -> Path:
+        """Write png/svg/pdf/html to `path` (default: the workspace's exports folder)."""
+        from miscope_core.io import atomic_write_bytes
+        from miscope_core.views.export import IMAGE_FORMATS, check_format, figure_bytes
+
+        fmt = check_format(fmt)
+        if fmt not in (*IMAGE_FORMATS, "html"):
+            raise ValueError(f"A comparison exports as {[*IMAGE_FORMATS, 'html']}, not {fmt!r}")
+        if path is None:
+            folder, stem = self.export_stem()
+            path = folder / f"{stem}.{fmt}"
+        atomic_write_bytes(Path(path), figure_bytes(self.figure(), fmt))
+        return Path(path)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from miscope_core.views.display import notebook_bundle
+
+        return notebook_bundle(self.figure())
+
+    def _repr_html_(self) -> str:
+        from miscope_core.views.display import offline_html
+
+        return offline_html(self.figure())
+
+
 @dataclass
-class ComparisonView:
+class EnsembleView(FigureDisplay):
+    """An across-epochs view over many variants as median + IQR bands (see .ensemble)."""
+
+    comparison: Comparison
+    name: str
+    align: str
+    by: list[str] | None
+    seed_names: list[str]
+    params: dict[str, Any]
+
+    def data(self):
+        """The reduced series (miscope_core.ensemble.Ensemble)."""
+        from miscope_core.ensemble import compute_ensemble
+
+        return compute_ensemble(
+            self.comparison.variants,
+            self.name,
+            self.align,
+            self.by,
+            self.seed_names,
+            **self.params,
+        )
+
+    def figure(self):
+        """Median lines with IQR bands, one color per group."""
+        from miscope_core.ensemble import render_ensemble
+
+        return render_ensemble(self.data())
+
+    def export_stem(self) -> tuple[Path, str]:
+        """Exports folder and a stem naming the view, alignment and variant count."""
+        first = self.comparison.variants[0]
+        stem = f"ensemble_{len(self.comparison.variants)}_{self.name}_by_{self.align}"
+        return first.source.workspace.exports, stem
+
+
+@dataclass
+class ComparisonView(FigureDisplay):
     """One view across the compared variants; renders itself like a BoundView."""
 
     comparison: Comparison
@@ -223,13 +336,7 @@ class ComparisonView:
         figure = go.Figure()
         for index, (variant, _, fig) in enumerate(panels):
             label = variant_label(variant, variants)
-            traces = [
-                t
-                for t in fig.data
-                if t.name != "epoch_cursor"
-                and t.type == "scatter"
-                and "lines" in (t.mode or "lines")
-            ]
+            traces = line_traces(fig)
             for t_index, trace in enumerate(traces):
                 y = ema(trace.y, self.smoothing) if self.smoothing else trace.y
                 figure.add_trace(
@@ -259,36 +366,11 @@ class ComparisonView:
 
         return format_axis_numbers(figure)
 
-    def show(self) -> Path | None:
-        """Display inline in a notebook; elsewhere write offline HTML and say where."""
-        from miscope_core.views.display import show_figure
-
-        return show_figure(self, lambda: self.export("html"))
-
-    def export(self, fmt: str = "png", path: str | Path | None = None) -> Path:
-        """Write png/svg/pdf/html to `path` (default: the workspace's exports folder)."""
-        from miscope_core.io import atomic_write_bytes
-        from miscope_core.views.export import IMAGE_FORMATS, check_format, figure_bytes
-
-        fmt = check_format(fmt)
-        if fmt not in (*IMAGE_FORMATS, "html"):
-            raise ValueError(f"A comparison exports as {[*IMAGE_FORMATS, 'html']}, not {fmt!r}")
-        if path is None:
-            first = self.comparison.variants[0]
-            stem = "compare_" + "_".join(v.id for v in self.comparison.variants)
-            path = first.source.workspace.exports / f"{stem}_{self.name}.{fmt}"
-        atomic_write_bytes(Path(path), figure_bytes(self.figure(), fmt))
-        return Path(path)
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        from miscope_core.views.display import notebook_bundle
-
-        return notebook_bundle(self.figure())
-
-    def _repr_html_(self) -> str:
-        from miscope_core.views.display import offline_html
-
-        return offline_html(self.figure())
+    def export_stem(self) -> tuple[Path, str]:
+        """Exports folder and 'compare_<ids>_<view>'."""
+        first = self.comparison.variants[0]
+        stem = "compare_" + "_".join(v.id for v in self.comparison.variants)
+        return first.source.workspace.exports, f"{stem}_{self.name}"
 
 
 def key_frequencies(variant) -> list[int] | None:

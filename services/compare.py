@@ -148,3 +148,84 @@ def max_epoch(workspace: Workspace, variant_ids: list[str]) -> int:
 
 def _json(figure: Any) -> dict[str, Any]:
     return json.loads(figure.to_json())
+
+
+def sweep_table(workspace: Workspace, sweep_id: str) -> list[dict[str, Any]]:
+    """One row per variant of a sweep: its grid settings and seed, training state, final
+    accuracy, transition epochs and outcome class (metrics.npz only: no artifacts read)."""
+    from miscope_core.outcomes import classify_outcomes, transition_row
+    from miscope_core.sweeps import load_sweep
+    from services.registry import read_metrics
+
+    record = load_sweep(workspace, sweep_id)
+    grid_names = list(record["grid"])
+    rows = []
+    for entry in record["variants"]:
+        paths = workspace.variant_paths(record["family"], entry["variant_id"])
+        stored = _stored_record(paths.variant_json)
+        target = int(stored.get("training", {}).get("epochs", 0))
+        done = int(stored.get("epochs_completed", 0))
+        n_classes = int(stored.get("model", {}).get("d_vocab_out") or 2)
+        row: dict[str, Any] = {
+            "variant": entry["variant_id"],
+            **{name: entry["params"].get(name) for name in grid_names},
+            "seed": entry["params"].get("seed"),
+            "epochs": f"{done}/{target}" if stored else "untrained",
+            "finished": bool(stored) and stored.get("status") == "complete",
+            **transition_row(read_metrics(paths) if stored else {}, n_classes),
+        }
+        rows.append(row)
+    for row, outcome in zip(rows, classify_outcomes(rows), strict=True):
+        row["outcome"] = outcome
+        for key in ("final_test_accuracy", "final_train_accuracy"):
+            if row.get(key) is not None:
+                row[key] = round(row[key], 4)
+    return rows
+
+
+def _stored_record(path) -> dict[str, Any]:
+    from miscope_core.io import read_json
+
+    if not path.exists():
+        return {}
+    try:
+        return read_json(path, expect=dict)
+    except CorruptFileError:
+        return {}
+
+
+def ensemble_views(workspace: Workspace, variant_ids: list[str]) -> list[dict[str, str]]:
+    """Across-epochs views every listed variant can draw (what an ensemble can show)."""
+    from miscope_core.views.registry import ACROSS_EPOCHS
+
+    trained = [v for v in variant_ids if _has_metrics(workspace, v)]
+    views = comparable_views(workspace, trained[:6]) if trained else []
+    return [v for v in views if v["kind"] == ACROSS_EPOCHS]
+
+
+def ensemble_alignments() -> list[dict[str, str]]:
+    """The registered alignment events: [{'name', 'description'}]."""
+    from miscope_core.ensemble import ALIGNMENTS
+
+    return [{"name": e.name, "description": e.description} for e in ALIGNMENTS.values()]
+
+
+def ensemble_figure(
+    workspace: Workspace, variant_ids: list[str], view: str, align: str = "epoch"
+) -> dict[str, Any]:
+    """Median + IQR figure JSON of an across-epochs view over the trained variants listed."""
+    from miscope_core.comparison import compare
+
+    trained = [v for v in variant_ids if _has_metrics(workspace, v)]
+    if not trained:
+        raise ValueError("None of these variants has trained epochs yet")
+    figure = compare(load_variants(workspace, trained)).ensemble(view, align=align).figure()
+    figure.update_layout(width=None, height=480)
+    return _json(figure)
+
+
+def _has_metrics(workspace: Workspace, variant_id: str) -> bool:
+    try:
+        return workspace.locate(variant_id).metrics.exists()
+    except KeyError:
+        return False

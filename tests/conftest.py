@@ -82,3 +82,32 @@ def pytest_unconfigure(config):
     for child in multiprocess.active_children():
         child.kill()
         child.join(timeout=5)
+
+
+TINY_SWEEP = {
+    "grid": {"prime": [7, 11], "train_fraction": [0.5, 0.7]},
+    "seeds": [0, 1, 2, 3],
+    "training": {"epochs": 20, "checkpoints": "0,10,20"},
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_sweep(tmp_path_factory):
+    """(workspace, SweepSpec) of a 2x2 grid x 4 seeds sweep of the tiny preset, trained in
+    this process (16 variants, 20 epochs each, not analyzed) and recorded. Read-only."""
+    from miscope_core.sweeps import SweepSpec, save_sweep
+    from miscope_core.training.trainer import train_variant
+    from miscope_core.workspace import Workspace
+
+    workspace = Workspace.open(tmp_path_factory.mktemp("tiny_sweep"))
+    spec = SweepSpec.build(
+        "modulo_addition",
+        TINY_SWEEP["grid"],
+        TINY_SWEEP["seeds"],
+        "tiny",
+        TINY_SWEEP["training"],
+    )
+    for variant in spec.variant_specs():
+        train_variant(variant, workspace, device="cpu")
+    save_sweep(workspace, spec)
+    return workspace, spec

@@ -170,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
         "app.cli.server_commands",
         "app.cli.calibrate_command",
         "app.cli.densify_command",
+        "app.cli.sweep_command",
     ):
         try:
             importlib.import_module(module).add_parser(sub, data_dir)

@@ -1,6 +1,7 @@
 """Compare variants: a sortable variant table, the same view side by side or overlaid.
 
-URL: /compare?variants=a,b,c&view=NAME&align=epoch|progress&at=N&overlay=1. One slider drives
+URL: /compare?variants=a,b,c&view=NAME&align=epoch|progress&at=N&overlay=1, or
+/compare?sweep=ID&view=NAME&align=EVENT for a sweep's table and ensemble. One slider drives
 every panel; each panel's title states which checkpoint it shows. Figures come from the
 catalog through services.compare (the notebook's `compare()` draws the same thing).
 """
@@ -13,6 +14,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dash_table, dcc, html
 
 from app.components.common import error_alert, page_header
+from app.components.sweep_section import register_sweep_section_callbacks, sweep_section
 from app.context import current_workspace
 from services.compare import (
     comparable_views,
@@ -22,6 +24,7 @@ from services.compare import (
     shared_trajectory_figure,
     variant_table,
 )
+from services.sweeps import list_sweeps
 
 TABLE_COLUMNS = (
     "variant",
@@ -47,14 +50,18 @@ def layout(
     align: str | None = None,
     at: str | None = None,
     overlay: str | None = None,
+    sweep: str | None = None,
     **_query,
 ):
-    """Variant table, then (with 1-6 variants chosen) the comparison controls and panels."""
+    """Variant table, then (with 1-6 variants chosen) the comparison controls and panels;
+    with ?sweep=ID, that sweep's table and ensemble instead."""
     workspace = current_workspace()
     header = page_header(
         "Compare variants",
         "The same view for several variants, side by side or overlaid, driven by one epoch slider.",
     )
+    if sweep:
+        return html.Div([header, sweep_section(sweep, view, align)])
     try:
         chosen = parse_variant_ids(variants)
         rows = variant_table(workspace)
@@ -72,10 +79,30 @@ def layout(
         else []
     )
     chosen = [v for v in chosen if v not in unknown]
-    body = [header, *problems, table_card(rows, chosen)]
+    body = [header, *problems, sweeps_links(workspace), table_card(rows, chosen)]
     if chosen:
         body.append(comparison_section(workspace, chosen, view, align, at, overlay == "1"))
     return html.Div(body)
+
+
+def sweeps_links(workspace) -> html.Div | None:
+    """Links to each sweep's table and ensemble (nothing when there are no sweeps)."""
+    sweeps = list_sweeps(workspace)
+    if not sweeps:
+        return None
+    links = [
+        html.Li(
+            [
+                html.A(s["id"], href=f"/compare?sweep={s['id']}"),
+                html.Span(
+                    " (damaged)" if "error" in s else f" ({s['variants']} variants)",
+                    className="text-muted small",
+                ),
+            ]
+        )
+        for s in sweeps[:20]
+    ]
+    return html.Div([html.H6("Sweeps"), html.Ul(links)], className="mb-3")
 
 
 def table_card(rows, chosen) -> dbc.Card:
@@ -287,6 +314,7 @@ def _initial_position(at, align, last) -> float:
 
 def register_callbacks(app, data_dir: str) -> None:
     """Table selection, slider mode, panels (server-rendered on release) and the shared basis."""
+    register_sweep_section_callbacks(app)
 
     @app.callback(
         Output("compare-go", "href"),

@@ -1,4 +1,6 @@
-"""Train: a form generated from the family's parameter schema and presets; launch; progress."""
+"""Train: a form generated from the family's parameter schema and presets; launch; progress.
+
+The Sweep card (app/components/sweep_form.py) launches a grid x seeds of the same form."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
 from app.components.common import error_alert, job_badge, page_header, progress_bar
 from app.components.executor import executor_stores, register_executor
+from app.components.sweep_form import register_sweep_callbacks, sweep_card
 from app.context import current_workspace
 from services.jobs import JobConflictError, JobStore
 from services.launch import cancel_job, launch_training, training_form, validate_training_request
@@ -44,70 +47,73 @@ def layout(family: str | None = None, preset: str | None = None, **_query):
             dbc.Row(
                 [
                     dbc.Col(
-                        dbc.Card(
-                            [
-                                dbc.CardHeader("Settings"),
-                                dbc.CardBody(
-                                    [
-                                        dbc.Row(
-                                            [
-                                                dbc.Col(
-                                                    [
-                                                        dbc.Label("Family"),
-                                                        dbc.Select(
-                                                            id="train-family",
-                                                            value=chosen,
-                                                            options=[
-                                                                {
-                                                                    "label": f["title"],
-                                                                    "value": f["name"],
-                                                                }
-                                                                for f in families
-                                                            ],
-                                                        ),
-                                                    ]
-                                                ),
-                                                dbc.Col(
-                                                    [
-                                                        dbc.Label("Preset"),
-                                                        dbc.Select(
-                                                            id="train-preset",
-                                                            value=form["preset"],
-                                                            options=[
-                                                                {"label": p, "value": p}
-                                                                for p in presets
-                                                            ],
-                                                        ),
-                                                    ]
-                                                ),
-                                            ],
-                                            className="mb-2",
-                                        ),
-                                        html.Div(
-                                            id="train-preset-help", className="param-help mb-3"
-                                        ),
-                                        html.Div(form_fields(form), id="train-fields"),
-                                        dbc.Checkbox(
-                                            id="train-analyze-after",
-                                            value=True,
-                                            className="mt-2",
-                                            label=(
-                                                "Analyze with the default battery when "
-                                                "training finishes"
+                        [
+                            dbc.Card(
+                                [
+                                    dbc.CardHeader("Settings"),
+                                    dbc.CardBody(
+                                        [
+                                            dbc.Row(
+                                                [
+                                                    dbc.Col(
+                                                        [
+                                                            dbc.Label("Family"),
+                                                            dbc.Select(
+                                                                id="train-family",
+                                                                value=chosen,
+                                                                options=[
+                                                                    {
+                                                                        "label": f["title"],
+                                                                        "value": f["name"],
+                                                                    }
+                                                                    for f in families
+                                                                ],
+                                                            ),
+                                                        ]
+                                                    ),
+                                                    dbc.Col(
+                                                        [
+                                                            dbc.Label("Preset"),
+                                                            dbc.Select(
+                                                                id="train-preset",
+                                                                value=form["preset"],
+                                                                options=[
+                                                                    {"label": p, "value": p}
+                                                                    for p in presets
+                                                                ],
+                                                            ),
+                                                        ]
+                                                    ),
+                                                ],
+                                                className="mb-2",
                                             ),
-                                        ),
-                                        html.Div(id="train-validation", className="mt-3"),
-                                        dbc.Button(
-                                            "Launch training",
-                                            id="train-launch",
-                                            color="primary",
-                                            className="mt-2",
-                                            disabled=True,
-                                        ),
-                                    ]
-                                ),
-                            ]
-                        ),
+                                            html.Div(
+                                                id="train-preset-help", className="param-help mb-3"
+                                            ),
+                                            html.Div(form_fields(form), id="train-fields"),
+                                            dbc.Checkbox(
+                                                id="train-analyze-after",
+                                                value=True,
+                                                className="mt-2",
+                                                label=(
+                                                    "Analyze with the default battery when "
+                                                    "training finishes"
+                                                ),
+                                            ),
+                                            html.Div(id="train-validation", className="mt-3"),
+                                            dbc.Button(
+                                                "Launch training",
+                                                id="train-launch",
+                                                color="primary",
+                                                className="mt-2",
+                                                disabled=True,
+                                            ),
+                                        ]
+                                    ),
+                                ]
+                            ),
+                            sweep_card(),
+                        ],
                         lg=5,
                     ),
                     dbc.Col(
@@ -132,6 +138,7 @@ def layout(family: str | None = None, preset: str | None = None, **_query):
             ),
             dcc.Store(id="train-job"),
             dcc.Store(id="train-cancelled"),
+            dcc.Store(id="train-sweep"),
             executor_stores("train-exec"),
             dcc.Interval(id="train-tick", interval=1000),
         ]
@@ -191,6 +198,7 @@ def _collect(values, ids) -> dict:
 def register_callbacks(app, data_dir: str) -> None:
     """Form regeneration, inline validation, launch, progress and cancel."""
     register_executor(app, data_dir, "train-exec")
+    register_sweep_callbacks(app)
 
     @app.callback(
         Output("train-fields", "children"),
