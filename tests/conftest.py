@@ -9,6 +9,27 @@ import pytest
 
 TINY_PARAMS = {"prime": 13, "train_fraction": 0.5, "seed": 0, "data_seed": 0}
 TINY_TRAINING = {"epochs": 40, "checkpoints": "every:10"}
+# landscape.llc and its sweep are not in the default battery (hundreds of SGLD steps per
+# checkpoint); the shared fixtures run them at a few steps so that their views have artifacts.
+CHEAP_LLC = {
+    "landscape.llc": {"n_chains": 2, "n_draws": 4, "n_burnin": 2, "batch_size": 32},
+    "landscape.llc_calibration": {
+        "epsilons": "1e-4,1e-3",
+        "gammas": "100",
+        "n_checkpoints": 2,
+        "n_chains": 1,
+        "n_draws": 4,
+        "n_burnin": 2,
+        "batch_size": 32,
+    },
+}
+
+
+def add_cheap_llc(paths) -> None:
+    """Run landscape.llc and landscape.llc_calibration on a variant at CHEAP_LLC settings."""
+    from miscope_core.analysis.pipeline import run_analysis
+
+    run_analysis(paths, analyzers=list(CHEAP_LLC), params=CHEAP_LLC, device="cpu")
 
 
 def train_and_analyze(
@@ -45,14 +66,20 @@ def tiny_variant(tmp_path_factory):
     Shared across the session: tests must not modify it (copy it first).
     """
     root = tmp_path_factory.mktemp("tiny_workspace")
-    return train_and_analyze(root)
+    workspace, paths = train_and_analyze(root)
+    add_cheap_llc(paths)
+    return workspace, paths
 
 
 @pytest.fixture(scope="session")
 def tiny_induction_variant(tmp_path_factory):
     """(workspace, variant paths) of the induction family's tiny preset, analyzed (read-only)."""
     root = tmp_path_factory.mktemp("tiny_induction_workspace")
-    return train_and_analyze(root, family="induction", training={"checkpoints": "every:10"})
+    workspace, paths = train_and_analyze(
+        root, family="induction", training={"checkpoints": "every:10"}
+    )
+    add_cheap_llc(paths)
+    return workspace, paths
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +19,35 @@ WEIGHT_NAMES = ("W_E", "W_pos", "W_Q", "W_K", "W_V", "W_O", "W_in", "W_out", "W_
 BIAS_NAMES = ("b_Q", "b_K", "b_V", "b_O", "b_in", "b_out", "b_U")
 
 
+@dataclass(frozen=True)
+class TrainingData:
+    """The examples a variant was trained on, for analyzers that sample the training loss
+    near a checkpoint (landscape.llc): the family task's fixed `train` set, on the device."""
+
+    tokens: Any  # torch.Tensor [n, n_ctx]
+    targets: Any  # torch.Tensor [n] (readout 'last') or [n, n_ctx], -1 where no loss is taken
+    last_only: bool
+    is_frozen: Callable[[str], bool]  # the family's rule: entries the trainer never moves
+
+    @property
+    def n(self) -> int:
+        """Number of training examples (sequences)."""
+        return int(self.tokens.shape[0])
+
+    def trainable(self, weights: Mapping[str, Any]) -> list[str]:
+        """The state-dict entries the trainer optimises, in state-dict order."""
+        return [name for name in weights if not self.is_frozen(name)]
+
+
+def training_data(family: Any, spec: Any, device: str) -> TrainingData:
+    """The training set of variant `spec` as the trainer sees it."""
+    task = family.make_task(spec.params, device, training=spec.training)
+    batch = task.eval_sets()["train"]
+    return TrainingData(
+        batch.tokens, batch.targets, task.readout == "last", family.is_frozen_parameter
+    )
+
+
 @dataclass
 class EpochInputs:
     """One checkpoint seen through the probe: cached hooks, TL-named weights, family context.
@@ -33,6 +62,7 @@ class EpochInputs:
     context: Mapping[str, Any]
     cache: Mapping[str, Any]
     model: Any = None
+    training: TrainingData | None = None
     _weights: dict[str, np.ndarray] = field(default_factory=dict)
 
     def activation(self, hook_name: str) -> np.ndarray:
@@ -63,6 +93,17 @@ class EpochSeries:
     context: Mapping[str, Any]
     store: ArtifactStore
     metrics: Mapping[str, np.ndarray]
+    training: TrainingData | None = None
+    checkpoints: Path | None = None
+
+    def weights(self, epoch: int) -> dict[str, Any]:
+        """A checkpoint's state dict (torch tensors on the CPU), for cross-epoch analyzers that
+        sample near checkpoints (landscape.llc_calibration)."""
+        from miscope_core.training.checkpoints import load_checkpoint
+
+        if self.checkpoints is None:
+            raise ValueError("This epoch series was built without its checkpoint folder")
+        return load_checkpoint(self.checkpoints, epoch)
 
     def load(self, analyzer: str, epoch: int) -> dict[str, np.ndarray]:
         """One epoch's artifact of an upstream analyzer."""

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from miscope_core.analysis.artifacts import ArtifactStore, artifact_intact
-from miscope_core.analysis.inputs import EpochInputs, EpochSeries
+from miscope_core.analysis.inputs import EpochInputs, EpochSeries, TrainingData, training_data
 from miscope_core.analysis.registry import (
     CROSS_EPOCH,
     PER_EPOCH,
@@ -102,6 +102,7 @@ class _Pipeline:
         self.store = ArtifactStore(paths.artifacts, self.spec.variant_id)
         self.device = device
         self.report = AnalysisReport(self.spec.variant_id)
+        self._training: TrainingData | None = None
         self.selected = self._select(analyzers or default_battery(), params)
         self.epochs = list_checkpoint_epochs(paths.checkpoints)
         if not self.epochs:
@@ -233,6 +234,15 @@ class _Pipeline:
         self.device = resolve_device(self.device)
         return build_bridge(self.cfg, seed=0, device=self.device).eval()
 
+    def _training_data(self, wanted) -> TrainingData | None:
+        """The variant's training set, built once and only for analyzers that need the model."""
+        if self._training is None and any(s.needs_model for s, _ in wanted):
+            from miscope_core.models.bridge import resolve_device
+
+            device = resolve_device(self.device)
+            self._training = training_data(self.family, self.spec, device)
+        return self._training
+
     def _analyze_checkpoint(self, bridge, epoch, wanted, manifest, checkpoint_hash):
         import torch
 
@@ -245,7 +255,15 @@ class _Pipeline:
                 _, cache = bridge.run_with_cache(tokens, names_filter=lambda n: n in hooks)
             else:
                 cache = {}
-        inputs = EpochInputs(epoch, self.cfg, self.probe, self.context, cache, model=bridge)
+        inputs = EpochInputs(
+            epoch,
+            self.cfg,
+            self.probe,
+            self.context,
+            cache,
+            model=bridge,
+            training=self._training_data(wanted),
+        )
         for spec, params in wanted:
             with torch.no_grad():
                 arrays = spec.compute(inputs, **params)
@@ -313,7 +331,15 @@ class _Pipeline:
         path = self.store.cross_epoch_path(spec.name)
         if self._tier_fresh(entry.get("cross_epoch", {}), digest, path):
             return
-        series = EpochSeries(self.epochs, self.cfg, self.context, self.store, self.metrics)
+        series = EpochSeries(
+            self.epochs,
+            self.cfg,
+            self.context,
+            self.store,
+            self.metrics,
+            training=self._training_data([(spec, params)]),
+            checkpoints=self.paths.checkpoints,
+        )
         arrays = spec.compute(series, **params)
         _check_outputs(spec, arrays, spec.outputs_for(self.cfg))
         self.store.save_cross_epoch(spec.name, arrays)

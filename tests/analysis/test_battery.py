@@ -11,6 +11,7 @@ from miscope_core.analysis.registry import CROSS_EPOCH, PER_EPOCH, list_analyzer
 from miscope_core.families import get_family
 from miscope_core.io import read_json
 from tests.analysis import two_layer_family  # noqa: F401  (registers the test families)
+from tests.conftest import CHEAP_LLC
 
 BUILTIN = [spec for spec in list_analyzers() if spec.compute.__module__.startswith("miscope_core")]
 
@@ -90,6 +91,8 @@ def test_battery_runs_on_two_layer_models(two_layer_variant):
         if not_applicable_reason(spec, paths) is not None:
             assert not store.has(spec.name), spec.name
             continue
+        if not spec.in_default_battery:  # this fixture runs the default battery only
+            continue
         assert_declared_keys(spec, store, cfg)
     if not cfg.attn_only:
         fractions = store.load_epoch("neurons.frequency_specialization", 10)["fractions"]
@@ -141,7 +144,7 @@ def test_rerunning_the_battery_gives_identical_arrays(tiny_variant, tmp_path):
         if s.name.split(".")[0]
         in ("landscape", "logits", "dynamics", "neurons", "progress", "representations")
     ]
-    run_analysis(copy, names, device="cpu")
+    run_analysis(copy, names, params=CHEAP_LLC, device="cpu")  # same settings as the fixture
     for original in sorted(paths.artifacts.glob("*/*.npz")):
         if original.parent.name not in names:
             continue
