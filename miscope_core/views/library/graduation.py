@@ -7,11 +7,12 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from miscope_core.views.registry import CROSS_EPOCH, ViewSpec, register_view
+from miscope_core.views.registry import CROSS_EPOCH, PER_EPOCH, ViewSpec, register_view
 from miscope_core.views.source import VariantSource
-from miscope_core.views.style import SEQUENTIAL, add_epoch_cursor
+from miscope_core.views.style import DIVERGING, SEQUENTIAL, add_epoch_cursor, symmetric_range
 
 ANALYZER = "inputs.graduation"
+MARGINS = "inputs.margins"
 COMMON = {"requires": (ANALYZER,), "context_keys": ("readout_position",)}
 
 
@@ -48,7 +49,9 @@ def load_graduation_heatmap(source: VariantSource, epoch: int) -> dict[str, Any]
     }
 
 
-def make_fixed_heatmap_renderer(name: str, colorbar: str, hover: str, **y_axis: Any):
+def make_fixed_heatmap_renderer(
+    name: str, colorbar: str, hover: str, colorscale: str = SEQUENTIAL, **y_axis: Any
+):
     """Renderer of a heatmap (data: x, y, z, z_range, x_title, y_title) on a fixed scale."""
 
     def render(data: dict[str, Any]) -> go.Figure:
@@ -60,7 +63,7 @@ def make_fixed_heatmap_renderer(name: str, colorbar: str, hover: str, **y_axis: 
                 z=data["z"],
                 zmin=low,
                 zmax=high,
-                colorscale=SEQUENTIAL,
+                colorscale=colorscale,
                 name=name,
                 colorbar={"title": {"text": colorbar}},
                 hovertemplate=hover + "<extra></extra>",
@@ -71,6 +74,23 @@ def make_fixed_heatmap_renderer(name: str, colorbar: str, hover: str, **y_axis: 
         return figure
 
     return render
+
+
+def load_margin_grid(source: VariantSource, epoch: int) -> dict[str, Any]:
+    """Margin of every probe input at one checkpoint, on a colour range fixed over training."""
+    arrays = source.epoch(MARGINS, epoch)
+    _, history = source.stacked(MARGINS, "margin")
+    grid, x, y, x_title, y_title = input_grid(source, arrays, arrays["margin"])
+    margin = arrays["margin"][np.isfinite(arrays["margin"])]
+    return {
+        "z": grid,
+        "x": x,
+        "y": y,
+        "x_title": x_title,
+        "y_title": y_title,
+        "z_range": symmetric_range(history),
+        "title_detail": f" ({np.mean(margin > 0):.1%} correct)",
+    }
 
 
 def load_graduated_fraction(source: VariantSource, epoch: int) -> dict[str, Any]:
@@ -196,5 +216,25 @@ register_view(
         loader=load_class_timeline,
         renderer=make_share_heatmap_renderer("target class", "share graduated", "class %{y}"),
         **COMMON,
+    )
+)
+
+register_view(
+    ViewSpec(
+        name="inputs.margins",
+        title="Margin per input",
+        kind=PER_EPOCH,
+        requires=(MARGINS,),
+        description="Target logit minus the best other logit for every probe input at a "
+        "checkpoint (> 0: correct), on the family's input grid.",
+        loader=load_margin_grid,
+        renderer=make_fixed_heatmap_renderer(
+            "margin",
+            "margin<br>(logits)",
+            "%{y}, %{x}<br>margin %{z:.3g}",
+            colorscale=DIVERGING,
+            autorange="reversed",
+        ),
+        context_keys=("readout_position",),
     )
 )
