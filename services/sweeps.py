@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from services.slots import job_slots
 
 log = logging.getLogger(__name__)
 POLL_S = 1.0
+JOBS_SCANNED = 100_000  # job records read per progress poll (all of them, in practice)
 # Measured seconds per epoch of each family's quick preset on one loaded CPU core (FACTS.md,
 # docs/sweeps.md); a variant's time scales with its probe size relative to the quick preset.
 SECONDS_PER_EPOCH = {"modulo_addition": 0.05, "induction": 0.15}
@@ -132,7 +134,7 @@ def spawn_scheduler(workspace: Workspace, sweep_id: str) -> subprocess.Popen | N
     if scheduler_alive(workspace, sweep_id):
         return None
     log = open(workspace.root / "jobs.log", "ab")  # noqa: SIM115 - owned by the child
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-m", "services.sweep_process", sweep_id, str(workspace.root)],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -140,6 +142,10 @@ def spawn_scheduler(workspace: Workspace, sweep_id: str) -> subprocess.Popen | N
         start_new_session=True,
         cwd=str(Path(__file__).resolve().parents[1]),
     )
+    log.close()
+    # reaped by a thread so a finished scheduler never lingers as a zombie of the server
+    threading.Thread(target=process.wait, name=f"reap-{sweep_id}", daemon=True).start()
+    return process
 
 
 def _lock_dir(workspace: Workspace, sweep_id: str) -> Path:
@@ -267,11 +273,12 @@ def resume_sweep(workspace: Workspace, sweep_id: str, start: bool = True) -> dic
 def sweep_progress(workspace: Workspace, sweep_id: str) -> dict[str, Any]:
     """Per variant: status (pending or its latest job's), progress, job id; and totals."""
     record = load_sweep(workspace, sweep_id)
-    store = JobStore(workspace.jobs_db)
+    latest: dict[str, Job] = {}
+    for job in JobStore(workspace.jobs_db).list(limit=JOBS_SCANNED):  # newest first, one query
+        latest.setdefault(job.variant_id, job)
     rows = []
     for entry in record["variants"]:
-        latest = store.list(limit=1, variant_id=entry["variant_id"])
-        job = latest[0] if latest else None
+        job = latest.get(entry["variant_id"])
         done = job is None and _is_finished(workspace, record, entry)
         rows.append(
             {
