@@ -151,6 +151,14 @@ class Family:
         """Whether a state-dict entry stays at its initial value during training."""
         return False
 
+    def initial_weights(self, params: Mapping[str, Any], cfg: ModelConfig) -> Mapping[str, Any]:
+        """State-dict entries that replace the bridge's native initialization (none by default).
+
+        A family whose reference implementation draws its weights differently from
+        TransformerLens 4's bridge returns them here (tensors keyed like the bridge state dict).
+        """
+        return {}
+
     def model_seed(self, params: Mapping[str, Any]) -> int:
         """The seed that draws the initial weights."""
         return int(params["seed"])

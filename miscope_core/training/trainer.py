@@ -158,6 +158,7 @@ class _TrainingRun:
         torch.manual_seed(family.model_seed(spec.params))
         bridge = build_bridge(self.cfg, family.model_seed(spec.params), device)
         self.weights = dict(bridge.state_dict(keep_vars=True))
+        self._apply_initial_weights(family.initial_weights(spec.params, self.cfg))
         trainable = []
         for name, param in self.weights.items():
             param.requires_grad_(not family.is_frozen_parameter(name))
@@ -184,6 +185,17 @@ class _TrainingRun:
         else:
             self.write_record("training", 0)
         self.epochs_done = self.start_epoch
+
+    def _apply_initial_weights(self, initial: Mapping[str, torch.Tensor]) -> None:
+        unknown = sorted(set(initial) - set(self.weights))
+        if unknown:
+            raise ValueError(
+                f"Family '{self.family.name}' initializes unknown weights {unknown}; "
+                f"the model has {sorted(self.weights)}"
+            )
+        with torch.no_grad():
+            for name, value in initial.items():
+                self.weights[name].copy_(value)
 
     def finished(self, epochs: int) -> bool:
         """Whether a run to `epochs` has nothing left to do. A kill after the last resume save

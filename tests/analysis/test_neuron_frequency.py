@@ -55,3 +55,23 @@ def test_grid_neurons_are_clipped_to_the_layer_width(rng, n_grid, expected):
     inputs = synthetic_inputs(p, cache=planted_hook_post(p, [[1]], 8, rng), d_mlp=8)
     out = compute_neuron_frequency_specialization(inputs, grid_neurons=n_grid)
     assert out["grid_neurons"].tolist() == expected
+
+
+def test_dead_and_constant_neurons_are_labelled_dead_and_counted_apart(rng):
+    """A ReLU neuron that never fires (or a constant one) has no frequency: before the fix it
+    read as dominant k = 1 (argmax over all-zero fractions)."""
+    from miscope_core.analysis.analyzers.neuron_frequency import DEAD
+
+    p, d_mlp = 11, 6
+    cache = planted_hook_post(p, [[3, 2]], d_mlp, rng)
+    cache["blocks.0.mlp.hook_post"][:, 2, 4] = 0.0  # dead
+    cache["blocks.0.mlp.hook_post"][:, 2, 5] = 0.7  # constant
+    inputs = synthetic_inputs(p, cache=cache, d_mlp=d_mlp)
+    out = compute_neuron_frequency_specialization(inputs, threshold=0.85, grid_neurons=2)
+    assert out["dominant_frequency"][0].tolist()[:2] == [3, 2]
+    assert out["dominant_frequency"][0, 4] == DEAD == out["dominant_frequency"][0, 5]
+    assert out["dead"][0].tolist() == [False] * 4 + [True, True]
+    assert not np.any(out["dominant_frequency"][0, :4] == DEAD)
+    summary = summarize_neuron_frequency_specialization(out, threshold=0.85)
+    assert summary["dead_count"].tolist() == [2]
+    assert summary["specialized_count"][0].sum() == 2

@@ -119,3 +119,14 @@ def test_trajectory_signature_of_calibration_run_a():
     assert turning.status == PASS and np.isclose(turning.measured, 0.2)
     falling = SyntheticRun(sorted(moves, reverse=True), [0.9] * 18, phases)
     assert check_speed(falling).status == FAIL and check_turning(falling).status == FAIL
+
+
+def test_trajectory_null_check_quotes_the_stored_matched_null():
+    """The expected range names the run's own null, not the asymptotic 0.61/0.15/0.07."""
+    from miscope_core.calibration.checks import check_trajectory_null
+
+    run = SyntheticRun([1.0], [], {})
+    run.dynamics["explained_variance_ratio"] = np.array([0.70, 0.20, 0.05])
+    run.dynamics["null.explained_variance_ratio"] = np.array([0.583, 0.171, 0.069])
+    check = check_trajectory_null(run)
+    assert "0.58/0.17/0.07" in check.expected and "0.61" not in check.expected

@@ -15,6 +15,7 @@ from miscope_core.calibration.checks import PASS
 
 CORE = (
     "initial_loss",
+    "reference_init",
     "grokking_delay",
     "key_frequency_count",
     "key_frequency_share",

@@ -2,7 +2,7 @@
 
 `neurons.dynamics` (cross-epoch; depends on neurons.frequency_specialization; needs MLPs).
 Outputs (n = checkpoints; everything per layer and neuron):
-  dominant_frequency [n, L, d_mlp] int16   dominant k at each checkpoint
+  dominant_frequency [n, L, d_mlp] int16   dominant k at each checkpoint (0 = dead/constant)
   max_fraction [n, L, d_mlp] float16        its share of the neuron's variance
   final_frequency [L, d_mlp] int16          dominant k at the last checkpoint
   switch_count [L, d_mlp] int32             checkpoints where the dominant k changed

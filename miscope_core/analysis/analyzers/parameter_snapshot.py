@@ -1,30 +1,36 @@
-"""Parameter snapshot: every weight matrix of every layer, for the trajectory tier.
+"""Parameter snapshot: every parameter of every layer, for the trajectory tier.
 
-`parameters.snapshot` (per epoch): W_E, W_pos, W_Q, W_K, W_V, W_O, W_in, W_out, W_U float32
-(layers first); summary total / embedding / attention / mlp `_sum_squares` [n_epochs].
+`parameters.snapshot` (per epoch): W_E, W_pos, W_Q, W_K, W_V, W_O, W_in, W_out, W_U and the
+biases b_Q, b_K, b_V, b_O, b_in, b_out, b_U float32 (layers first); summary total / embedding /
+attention / mlp `_sum_squares` [n_epochs]. Biases are included because the induction family
+trains them: leaving them out understated Σw² and hid part of the trajectory from its PCA. A
+family that freezes its biases at zero (modular addition) gets exact zeros, which add nothing
+to Σw² and nothing to a PCA (constant coordinates cancel when centred).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from miscope_core.analysis.inputs import WEIGHT_NAMES, EpochInputs
+from miscope_core.analysis.inputs import BIAS_NAMES, WEIGHT_NAMES, EpochInputs
 from miscope_core.analysis.registry import PER_EPOCH, AnalyzerSpec, register_analyzer
 
+PARAMETER_NAMES = WEIGHT_NAMES + BIAS_NAMES
+MLP_PARAMETERS = ("W_in", "W_out", "b_in", "b_out")
 WEIGHT_GROUPS = {
-    "embedding": ("W_E", "W_pos", "W_U"),
-    "attention": ("W_Q", "W_K", "W_V", "W_O"),
-    "mlp": ("W_in", "W_out"),
+    "embedding": ("W_E", "W_pos", "W_U", "b_U"),
+    "attention": ("W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V", "b_O"),
+    "mlp": MLP_PARAMETERS,
 }
 
 
 def available_weight_names(inputs: EpochInputs) -> list[str]:
-    """TL weight names this model has (attention-only models lack W_in / W_out)."""
-    return [n for n in WEIGHT_NAMES if not (inputs.config.attn_only and n in ("W_in", "W_out"))]
+    """TL parameter names this model has (attention-only models lack the MLP's)."""
+    return [n for n in PARAMETER_NAMES if not (inputs.config.attn_only and n in MLP_PARAMETERS)]
 
 
 def compute_parameter_snapshot(inputs: EpochInputs) -> dict[str, np.ndarray]:
-    """Every weight matrix in float32 under its TransformerLens name (layers stacked first)."""
+    """Every parameter in float32 under its TransformerLens name (layers stacked first)."""
     return {name: inputs.weight(name).astype(np.float32) for name in available_weight_names(inputs)}
 
 
@@ -42,12 +48,14 @@ def summarize_parameter_snapshot(arrays: dict[str, np.ndarray]) -> dict[str, np.
 register_analyzer(
     AnalyzerSpec(
         name="parameters.snapshot",
-        description="All weight matrices (W_E ... W_U, every layer) as float32, per checkpoint.",
+        description="All parameters (W_E ... W_U and the biases, every layer) as float32, per "
+        "checkpoint.",
         kind=PER_EPOCH,
         compute=compute_parameter_snapshot,
-        outputs=WEIGHT_NAMES,
-        mlp_outputs=("W_in", "W_out"),
-        weights=WEIGHT_NAMES,
+        outputs=PARAMETER_NAMES,
+        mlp_outputs=MLP_PARAMETERS,
+        weights=PARAMETER_NAMES,
+        version=2,  # 2: biases included
         summarize=summarize_parameter_snapshot,
         summary_outputs=(
             "total_sum_squares",

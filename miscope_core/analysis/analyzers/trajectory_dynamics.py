@@ -13,7 +13,9 @@ the median checkpoint spacing). With t_0 < t_1 < ... the selected epochs and d_i
 - trajectory PCA over every checkpoint (all weights) and the same null sampled at every
   checkpoint epoch: `explained_variance_ratio` [k], `projections` [n, 3],
   `null.explained_variance_ratio` [k], `null.projections` [n, 3], `epochs` [n]
-  (random walk: ~0.61 / 0.15 / 0.07; Antognini & Sohl-Dickstein 2018).
+  (the asymptotic random walk gives 6/pi^2 ~ 0.61 / 0.15 / 0.07, Antognini & Sohl-Dickstein
+  2018, but the matched null on a real, uneven schedule differs -- 0.58 / 0.17 / 0.07 on the
+  quick preset -- so views and checks quote the stored null, never the asymptote).
 Source: CALIBRATION.md §5, §6.4, §7 item 9.
 """
 

@@ -49,7 +49,7 @@ def render_dominant_frequency(data: dict[str, Any]) -> go.Figure:
     """Heatmap neuron x checkpoint coloured by dominant frequency k (fixed 1..max k)."""
     labels = data["labels"]
     text = [
-        [labels[k - 1] if 0 < k <= len(labels) else f"k={k}" for k in row]
+        [labels[k - 1] if 0 < k <= len(labels) else ("dead" if k == 0 else f"k={k}") for k in row]
         for row in data["dominant"]
     ]
     figure = go.Figure(
@@ -79,6 +79,10 @@ def render_dominant_frequency(data: dict[str, Any]) -> go.Figure:
 def _dominant_colors(dominant: np.ndarray) -> dict[str, Any]:
     colors = categorical_heatmap_colors(dominant)
     colors["colorbar"]["title"] = {"text": "dominant<br>frequency k"}
+    bar = colors["colorbar"]
+    bar["ticktext"] = [
+        "dead" if v == 0 else t for v, t in zip(bar["tickvals"], bar["ticktext"], strict=True)
+    ]
     return colors
 
 
@@ -94,7 +98,9 @@ def load_commitment(source: VariantSource, epoch: int, layer: int = 0) -> dict[s
         for k in sorted(set(final[specialized].tolist()))
         if k > 0
     }
-    groups["not specialized at the end"] = committed[~specialized]
+    dead = final == 0  # neurons.frequency_specialization's DEAD label
+    groups["not specialized at the end"] = committed[~specialized & ~dead]
+    groups["dead or constant at the end"] = committed[dead]
     epochs = np.asarray(arrays["epochs"])
     step = int(np.diff(epochs).min()) if len(epochs) > 1 else 1
     return {

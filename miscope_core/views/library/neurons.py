@@ -37,11 +37,13 @@ def load_neuron_fractions(source: VariantSource, epoch: int, layer: int = 0) -> 
     arrays = source.epoch(ANALYZER, epoch)
     fractions = np.asarray(arrays["fractions"][layer], dtype=np.float32)
     dominant, share = arrays["dominant_frequency"][layer], arrays["max_fraction"][layer]
-    order = np.lexsort((-share, dominant))
+    dead = np.asarray(arrays["dead"][layer], dtype=bool)
+    order = np.lexsort((-share, dominant, dead))  # dead neurons last, never among k = 1
     return {
         "epoch": epoch,
         "fractions": fractions[order],
         "neurons": order,
+        "dead": dead[order],
         "labels": source.frequency_labels(fractions.shape[1]),
         "title_detail": f" (layer {layer})",
         "height": 640,
@@ -70,8 +72,9 @@ def render_neuron_fractions(data: dict[str, Any]) -> go.Figure:
         )
     )
     figure.update_xaxes(title_text="frequency", type="category")
+    n_dead = int(np.sum(data["dead"]))
     figure.update_yaxes(
-        title_text="MLP neuron (sorted by dominant frequency)",
+        title_text=f"MLP neuron (sorted by dominant frequency; {n_dead} dead/constant last)",
         showticklabels=False,
         autorange="reversed",
     )
@@ -136,10 +139,10 @@ def render_count_history(data: dict[str, Any]) -> go.Figure:
 def load_specialization_history(
     source: VariantSource, epoch: int, layer: int = 0
 ) -> dict[str, Any]:
-    """Mean / median max share and the number of specialized neurons over training."""
+    """Mean / median max share, specialized and dead neuron counts over training."""
     series = {
         key: source.stacked(ANALYZER, key)
-        for key in ("mean_max_fraction", "median_max_fraction", "specialized_total")
+        for key in ("mean_max_fraction", "median_max_fraction", "specialized_total", "dead_count")
     }
     return {
         "epoch": epoch,
@@ -150,7 +153,7 @@ def load_specialization_history(
 
 
 def render_specialization_history(data: dict[str, Any]) -> go.Figure:
-    """Shares on the left axis (0..1), specialized count on the right; cursor."""
+    """Shares on the left axis (0..1), specialized and dead counts on the right; cursor."""
     figure = make_subplots(specs=[[{"secondary_y": True}]])
     for key, label in (
         ("mean_max_fraction", "mean max share"),
@@ -170,12 +173,23 @@ def render_specialization_history(data: dict[str, Any]) -> go.Figure:
         ),
         secondary_y=True,
     )
+    figure.add_trace(
+        go.Scatter(
+            x=data["epochs"],
+            y=data["series"]["dead_count"],
+            name="dead / constant neurons",
+            mode="lines",
+            line={"dash": "dash"},
+        ),
+        secondary_y=True,
+    )
     add_epoch_cursor(figure, data["epoch"])
     figure.update_xaxes(title_text="epoch")
     figure.update_yaxes(
         title_text="largest single-frequency share of variance", range=[0, 1.02], secondary_y=False
     )
-    top = max(5.0, float(np.max(data["series"]["specialized_total"])) * 1.1)
+    counts = np.concatenate([data["series"]["specialized_total"], data["series"]["dead_count"]])
+    top = max(5.0, float(np.max(counts)) * 1.1)
     figure.update_yaxes(
         title_text="specialized neurons (count)", range=[0, top], tickformat="d", secondary_y=True
     )
