@@ -42,3 +42,14 @@ def test_ring_of_class_centroids(rng):
     assert out[f"{site}.snr"][0] == pytest.approx(radius**2 / (noise**2 * 16), rel=0.25)
     assert np.all(out[f"{site}.class_dimensionality"][0] > 5)  # isotropic noise, 13 points
     assert out["mlp_post.snr"][0] < 0.5  # pure noise: no class structure
+
+
+def test_constant_site_is_not_applicable_instead_of_infinite_snr(rng):
+    """resid_pre of layer 0 at the readout position is the '=' embedding for every input:
+    before the fix its SNR read inf (0 spread / 0 noise guarded to inf)."""
+    cache = ring_cache(4, 3.0, 0.1, rng)
+    cache["blocks.0.hook_resid_pre"][:, 2] = rng.normal(size=16)  # same vector for every row
+    out = compute_class_geometry(synthetic_inputs(P, cache=cache))
+    assert out["resid_pre.applicable"].tolist() == [False]
+    assert np.isnan(out["resid_pre.snr"][0]) and np.isnan(out["resid_pre.circularity"][0])
+    assert out["resid_post.applicable"].tolist() == [True]

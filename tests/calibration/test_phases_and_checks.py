@@ -130,3 +130,43 @@ def test_trajectory_null_check_quotes_the_stored_matched_null():
     run.dynamics["null.explained_variance_ratio"] = np.array([0.583, 0.171, 0.069])
     check = check_trajectory_null(run)
     assert "0.58/0.17/0.07" in check.expected and "0.61" not in check.expected
+
+
+def test_clock_pizza_checks_are_not_run_before_generalization():
+    """Uniform attention at init gives symmetricity ≈ 1 ('Pizza'): never a verdict then."""
+    from miscope_core.calibration.checks import (
+        check_distance_irrelevance,
+        check_gradient_symmetricity,
+    )
+
+    run = SyntheticRun([1.0], [], {"generalization": float("nan")})
+    for check in (check_gradient_symmetricity(run), check_distance_irrelevance(run)):
+        assert check.status == NOT_RUN and "not interpretable" in check.detail
+
+
+class ExcludedRun:
+    """Metrics, checkpoints and excluded loss for the excluded-loss-rise check."""
+
+    def __init__(self):
+        self.metrics = {"epoch": np.arange(0, 3001)}
+        # train loss: 4 at init, < 1e-3 from 400, < 1e-5 from 800
+        self.metrics["train_loss"] = np.where(
+            self.metrics["epoch"] < 400, 4.0, np.where(self.metrics["epoch"] < 800, 1e-4, 1e-7)
+        )
+        self.checkpoints = np.arange(0, 3001, 100)
+        excluded = np.full(len(self.checkpoints), 6.0)
+        excluded[2] = 1.0  # a dip while still memorizing (epoch 200)
+        excluded[8] = 4.0  # the value once memorized (epoch 800)
+        excluded[17] = 16.0  # the peak (epoch 1700)
+        self.progress = {"excluded_loss": excluded}
+        self.phases = {"memorization_end": 400.0}
+
+
+def test_excluded_rise_is_measured_from_the_first_epoch_with_train_loss_below_1e5():
+    """Baseline 4.0 at epoch 800 (first checkpoint with train loss < 1e-5), not the 1.0 dip
+    at 200 while the model was still memorizing: 4×, which fails the ≥ 5× bar."""
+    from miscope_core.calibration.checks import check_excluded_rise
+
+    check = check_excluded_rise(ExcludedRun())
+    assert np.isclose(check.measured, 4.0) and check.status == FAIL
+    assert "epoch 800" in check.detail and "4.00×" in check.detail

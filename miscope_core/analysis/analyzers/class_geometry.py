@@ -13,6 +13,10 @@ resid_mid and mlp_post exist only in models with MLPs. For site S (all float32, 
                                1 for centroids evenly spread on a circle in their top-2 plane
   S.fourier_alignment [L]      share of the top-2 centroid coordinates' power (class axis in
                                the token basis) in one frequency; S.fourier_frequency [L] int16
+  S.applicable [L] bool         False where the site's activation is the same for every probe
+                               row (e.g. resid_pre of layer 0 at the readout position of modular
+                               addition holds only the '=' token's embedding): no class geometry
+                               exists there; snr / circularity / alignment are NaN, not "SNR = inf"
 Everything uses Gram matrices (C x C between centroids, n_c x n_c within a class), never
 d x d covariance eigendecompositions. Summary: S.snr, S.circularity, S.fourier_alignment.
 """
@@ -45,8 +49,12 @@ FIELDS = (
     "circularity",
     "fourier_alignment",
     "fourier_frequency",
+    "applicable",
 )
-SUMMARY_FIELDS = ("snr", "circularity", "fourier_alignment")
+SUMMARY_FIELDS = ("snr", "circularity", "fourier_alignment", "applicable")
+# A site whose activations vary by less than this (std over probe rows, max over features) is
+# constant: its classes cannot differ, so its geometry is not applicable.
+CONSTANT_STD = 1e-6
 
 
 def centroid_pca(centroids: np.ndarray, n_components: int = 3):
@@ -92,8 +100,19 @@ def class_statistics(acts: np.ndarray, labels: np.ndarray, n_classes: int):
 
 
 def site_geometry(acts, labels, n_classes, basis, frequencies) -> dict[str, np.ndarray]:
-    """Every field of one site and layer."""
+    """Every field of one site and layer (NaN measures where the site is constant)."""
     centroids, radii, dims = class_statistics(acts, labels, n_classes)
+    if float(np.max(acts.std(axis=0), initial=0.0)) <= CONSTANT_STD:
+        return {
+            "centroid_pcs": np.zeros((n_classes, 3)),
+            "radii": radii,
+            "class_dimensionality": dims,
+            "snr": np.nan,
+            "circularity": np.nan,
+            "fourier_alignment": np.nan,
+            "fourier_frequency": 0,
+            "applicable": False,
+        }
     projections, eigvals = centroid_pca(centroids)
     spread = np.mean(np.sum(np.square(centroids - centroids.mean(axis=0)), axis=1))
     noise = np.mean(np.square(radii))
@@ -106,6 +125,7 @@ def site_geometry(acts, labels, n_classes, basis, frequencies) -> dict[str, np.n
         "circularity": circularity(projections[:, :2], eigvals),
         "fourier_alignment": alignment,
         "fourier_frequency": k,
+        "applicable": True,
     }
 
 
@@ -129,7 +149,7 @@ def compute_class_geometry(inputs: EpochInputs) -> dict[str, np.ndarray]:
             for layer in range(inputs.config.n_layers)
         ]
         for field in FIELDS:
-            dtype = np.int16 if field == "fourier_frequency" else np.float32
+            dtype = {"fourier_frequency": np.int16, "applicable": bool}.get(field, np.float32)
             result[f"{site}.{field}"] = np.stack([np.asarray(g[field]) for g in per_layer]).astype(
                 dtype
             )
@@ -144,7 +164,7 @@ def summarize_class_geometry(arrays: dict[str, np.ndarray]) -> dict[str, np.ndar
 register_analyzer(
     AnalyzerSpec(
         name="representations.class_geometry",
-        version=2,  # 2: PCA signs fixed (largest-|projection| positive)
+        version=3,  # 3: constant sites marked not applicable; 2: PCA signs fixed
         description="Per output class: centroids, radii and dimensionality at resid_pre/mid/post "
         "and the MLP hidden layer; signal-to-noise, circularity, Fourier alignment.",
         kind=PER_EPOCH,

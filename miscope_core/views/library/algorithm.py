@@ -12,6 +12,7 @@ from miscope_core.views.source import VariantSource
 from miscope_core.views.style import DIVERGING, SEQUENTIAL, add_epoch_cursor, symmetric_range
 
 CLOCK_PIZZA = "algorithm.clock_pizza"
+PHASES = "training.phases"
 RINGS = "embedding.rings"
 FREQUENCY = ViewParam(
     "frequency",
@@ -22,24 +23,68 @@ FREQUENCY = ViewParam(
 )
 
 
+def generalization_epoch(source: VariantSource) -> float:
+    """First epoch with test accuracy >= 0.99 (training.phases), NaN when it never came."""
+    arrays = source.cross_epoch(PHASES)
+    pairs = zip(arrays["boundary_names"], arrays["boundary_epochs"], strict=True)
+    return next((float(e) for n, e in pairs if str(n) == "generalization"), float("nan"))
+
+
 def load_clock_pizza_history(source: VariantSource, epoch: int) -> dict[str, Any]:
-    """Gradient symmetricity and distance irrelevance over training."""
+    """Gradient symmetricity and distance irrelevance over training; epochs before
+    generalization are marked not interpretable (uniform attention at init gives
+    symmetricity ≈ 1, which would read as "Pizza")."""
     summary = source.summary(CLOCK_PIZZA)
+    general = generalization_epoch(source)
+    epochs = np.asarray(summary["epochs"], dtype=np.float64)
+    early = np.ones(len(epochs), bool) if np.isnan(general) else epochs < general
     return {
         "epoch": epoch,
-        "epochs": summary["epochs"],
+        "epochs": epochs,
         "lines": {
             "gradient symmetricity (Pizza → 1)": summary["gradient_symmetricity"],
             "distance irrelevance (Clock → 1)": summary["distance_irrelevance"],
         },
+        "not_interpretable": early,
+        "not_interpretable_reason": "before generalization (test accuracy < 99%): not interpretable"
+        if not np.isnan(general)
+        else "never generalized (test accuracy < 99%): not interpretable",
     }
 
 
 def render_unit_lines(data: dict[str, Any]) -> go.Figure:
-    """Lines in 0..1 over training with the epoch cursor."""
+    """Lines in 0..1 over training with the epoch cursor; a not-interpretable stretch is drawn
+    grey and dotted under a shaded band that says why."""
     figure = go.Figure()
+    epochs = np.asarray(data["epochs"])
+    early = np.asarray(data.get("not_interpretable", np.zeros(len(epochs), bool)), dtype=bool)
     for name, values in data["lines"].items():
-        figure.add_trace(go.Scatter(x=data["epochs"], y=values, name=name, mode="lines+markers"))
+        values = np.asarray(values, dtype=np.float64)
+        figure.add_trace(
+            go.Scatter(x=epochs, y=np.where(early, np.nan, values), name=name, mode="lines+markers")
+        )
+        if early.any():
+            figure.add_trace(
+                go.Scatter(
+                    x=epochs[early],
+                    y=values[early],
+                    name=f"{name.split(' (')[0]}, not interpretable",
+                    mode="lines",
+                    line={"color": "#b0b0b0", "dash": "dot"},
+                )
+            )
+    if early.any():
+        figure.add_vrect(
+            x0=float(epochs[early][0]),
+            x1=float(epochs[early][-1]),
+            fillcolor="#d9d9d9",
+            opacity=0.35,
+            line_width=0,
+            layer="below",
+            annotation_text=data["not_interpretable_reason"],
+            annotation_position="top left",
+            annotation_font={"size": 10},
+        )
     add_epoch_cursor(figure, data["epoch"])
     figure.update_xaxes(title_text="epoch")
     figure.update_yaxes(title_text=data.get("y_title", "score (0..1)"), range=[-0.02, 1.02])
@@ -246,10 +291,11 @@ register_view(
         name="algorithm.clock_pizza_over_training",
         title="Clock or Pizza over training",
         kind=ACROSS_EPOCHS,
-        requires=(CLOCK_PIZZA,),
+        requires=(CLOCK_PIZZA, PHASES),
         description=(
             "Gradient symmetricity (Pizza ≈ 1) and distance irrelevance (Clock ≈ 1) of Zhong et "
-            "al. 2023 over training."
+            "al. 2023 over training; epochs before generalization are greyed as not "
+            "interpretable (uniform attention at init gives symmetricity ≈ 1)."
         ),
         loader=load_clock_pizza_history,
         renderer=render_unit_lines,

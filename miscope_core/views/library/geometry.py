@@ -16,6 +16,10 @@ from miscope_core.views.style import add_epoch_cursor, symmetric_range, value_ra
 ANALYZER = "representations.class_geometry"
 SITES = ("resid_pre", "resid_mid", "resid_post", "mlp_post")
 MLP_SITES = ("resid_mid", "mlp_post")
+NOT_APPLICABLE_REASON = (
+    "the activation is the same for every probe input (e.g. resid_pre of layer 0 at the readout "
+    "position holds only the '=' token's embedding), so classes cannot differ there"
+)
 SITE = ViewParam(
     "site", str, "resid_post", "where in the layer (at the readout position)", choices=SITES
 )
@@ -28,11 +32,16 @@ MEASURES = (
 )
 
 
-def check_site(source: VariantSource, site: str) -> None:
-    """MLP sites do not exist in attention-only models."""
+def check_site(source: VariantSource, site: str, epoch: int | None = None, layer: int = 0):
+    """MLP sites do not exist in attention-only models; a constant site has no geometry."""
     if site in MLP_SITES and not source.model.get("d_mlp"):
         raise ValueError(
             f"Site '{site}' needs MLP layers; this model is attention-only; try site='resid_post'"
+        )
+    if epoch is not None and not bool(source.epoch(ANALYZER, epoch)[f"{site}.applicable"][layer]):
+        raise ValueError(
+            f"Site '{site}' (layer {layer}) is not applicable at epoch {epoch}: "
+            f"{NOT_APPLICABLE_REASON}; try site='resid_post'"
         )
 
 
@@ -40,7 +49,7 @@ def load_centroids(
     source: VariantSource, epoch: int, site: str = "resid_post", layer: int = 0
 ) -> dict[str, Any]:
     """Class centroids on their top principal axes; axis ranges fixed over training."""
-    check_site(source, site)
+    check_site(source, site, epoch, layer)
     key = f"{site}.centroid_pcs"
     pcs = np.asarray(source.epoch(ANALYZER, epoch)[key][layer], dtype=np.float64)
     _, history = source.stacked(ANALYZER, key)
@@ -88,7 +97,7 @@ def load_class_spread(
     source: VariantSource, epoch: int, site: str = "resid_post", layer: int = 0
 ) -> dict[str, Any]:
     """Per class: radius and dimensionality, y ranges fixed over training."""
-    check_site(source, site)
+    check_site(source, site, epoch, layer)
     arrays = source.epoch(ANALYZER, epoch)
     keys = (f"{site}.radii", f"{site}.class_dimensionality")
     tops = [
@@ -123,8 +132,13 @@ def render_class_spread(data: dict[str, Any]) -> go.Figure:
 
 
 def load_geometry_history(source: VariantSource, epoch: int, layer: int = 0) -> dict[str, Any]:
-    """SNR, circularity and Fourier alignment per site over training."""
+    """SNR, circularity and Fourier alignment per site over training; a site that is constant
+    at every checkpoint is left out and named as not applicable."""
     sites = [s for s in SITES if source.model.get("d_mlp") or s not in MLP_SITES]
+    constant = [
+        s for s in sites if not np.any(source.stacked(ANALYZER, f"{s}.applicable")[1][:, layer])
+    ]
+    sites = [s for s in sites if s not in constant]
     series: dict[str, dict[str, np.ndarray]] = {}
     epochs = None
     for measure, _, _ in MEASURES:
@@ -136,7 +150,10 @@ def load_geometry_history(source: VariantSource, epoch: int, layer: int = 0) -> 
         "epoch": epoch,
         "epochs": epochs,
         "series": series,
-        "title_detail": f" (layer {layer})",
+        "title_detail": f" (layer {layer})"
+        + (
+            f"; not applicable (constant over the probe): {', '.join(constant)}" if constant else ""
+        ),
         "height": 760,
     }
 
