@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from miscope_core.errors import missing_context_reason
+from miscope_core.views.regimes import add_regime_bands, source_regime_segments
 from miscope_core.views.registry import (
+    ACROSS_EPOCHS,
     METRICS,
     PER_EPOCH,
     ViewParam,
@@ -161,6 +163,8 @@ def render_for_source(
 
     spec = view if isinstance(view, ViewSpec) else get_view(view)
     figure, data, chosen, when = draw_unfinished(source, spec, epoch, **params)
+    if spec.kind == ACROSS_EPOCHS:  # every across-epoch view shows the training regimes
+        add_regime_bands(figure, source_regime_segments(source))
     return finish_figure(figure, spec, data, when, source.variant_id, epoch=chosen)
 
 
