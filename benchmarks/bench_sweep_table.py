@@ -20,6 +20,7 @@ import json
 import statistics
 import tempfile
 import time
+from functools import partial
 
 from miscope_core.sweeps import SweepSpec, save_sweep
 from miscope_core.workspace import Workspace
@@ -64,9 +65,10 @@ def main() -> None:
     for seeds in (1, 8):  # 6 and 48 variants
         workspace, spec = prepare(root, seeds)
         ids = [v.variant_id for v in spec.variant_specs()]
-        table = timed(lambda: sweep_table(workspace, spec.sweep_id), args.repeats)
+        table = timed(partial(sweep_table, workspace, spec.sweep_id), args.repeats)
         figure = timed(
-            lambda: ensemble_figure(workspace, ids, "training.loss_curves", "epoch"), args.repeats
+            partial(ensemble_figure, workspace, ids, "training.loss_curves", "epoch"),
+            args.repeats,
         )
         size = len(json.dumps(sweep_table(workspace, spec.sweep_id)))
         results[len(ids)] = (table, figure)
