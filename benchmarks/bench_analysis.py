@@ -7,6 +7,9 @@ or trains it there. The battery runs on a scratch copy of the variant (checkpoin
 copied), so existing artifacts are never touched. Prints, per analyzer, seconds and bytes per
 checkpoint; peak RSS; and analysis_cost_ratio = battery seconds per checkpoint / one forward
 pass with cache over the probe. Goals: <= 2 MB per checkpoint, ratio <= 20.
+Then, unless --no-llc, runs landscape.llc (opt-in, not in the default battery) on the same
+copy and prints the battery's cost with and without it and llc_to_battery_ratio = LLC seconds
+/ battery seconds (goal, issue 14: <= 3 on 2 CPU cores).
 """
 
 from __future__ import annotations
@@ -117,6 +120,22 @@ def artifact_bytes(artifacts: Path) -> dict[str, tuple[int, int]]:
     return sizes
 
 
+def report_llc_cost(scratch, device: str, battery: float, n_checkpoints: int) -> None:
+    """Run landscape.llc (default parameters) after the battery; print both costs and the ratio."""
+    from miscope_core.analysis.pipeline import run_analysis
+    from miscope_core.analysis.registry import get_analyzer
+
+    started = time.perf_counter()
+    report = run_analysis(scratch, analyzers=["landscape.llc"], device=device)
+    llc = time.perf_counter() - started
+    params = get_analyzer("landscape.llc").resolve_params()
+    print(f"llc_status={report.status} llc_params={params}")
+    print(f"battery_without_llc_seconds_per_checkpoint={battery / n_checkpoints:.4f}")
+    print(f"llc_seconds_per_checkpoint={llc / n_checkpoints:.4f}")
+    print(f"battery_with_llc_seconds_per_checkpoint={(battery + llc) / n_checkpoints:.4f}")
+    print(f"llc_to_battery_ratio={llc / battery:.2f} (goal <= 3)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -131,6 +150,9 @@ def main() -> None:
         type=int,
         default=None,
         help="analyze only this many evenly spaced checkpoints (>= 50 for the goal)",
+    )
+    parser.add_argument(
+        "--no-llc", action="store_true", help="skip the landscape.llc cost measurement"
     )
     parser.add_argument(
         "--keep",
@@ -188,6 +210,8 @@ def main() -> None:
         f"{stage_rss.get('per_epoch', float('nan')):.1f})"
     )
     print(f"analysis_cost_ratio={total / n_checkpoints / forward:.2f}")
+    if not args.no_llc:
+        report_llc_cost(scratch, args.device, total, n_checkpoints)
     if args.keep:
         print(f"artifacts_kept={scratch.artifacts}")
     else:

@@ -429,6 +429,58 @@ def check_logit_variance_explained(run: RunEvidence) -> Check:
     )
 
 
+def llc_curve(run: RunEvidence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(epochs, LLC, per-chain LLC [n, chains]) of landscape.llc over the checkpoints."""
+    summary = run.store.load_summary("landscape.llc")
+    epochs = np.asarray(summary["epochs"])
+    chains = np.stack([run.store.load_epoch("landscape.llc", int(e))["llc_chains"] for e in epochs])
+    return epochs, np.asarray(summary["llc"], dtype=np.float64), chains
+
+
+def check_llc_shape(run: RunEvidence) -> Check:
+    """LLC rises during memorization (peak >= 2x the initial value, at or before the end of
+    memorization) and falls through cleanup (<= 0.6 x peak once test accuracy is >= 99%)."""
+    epochs, llc, _ = llc_curve(run)
+    peak = int(np.nanargmax(llc))
+    memorized, general = run.phases["memorization_end"], run.phases["generalization"]
+    after = np.flatnonzero(epochs >= general) if not math.isnan(general) else np.array([], int)
+    late = float(llc[after[0]]) if len(after) else float("nan")
+    rises = llc[peak] >= 2 * llc[0] and epochs[peak] <= memorized
+    return make(
+        "llc_shape",
+        "LLC rises during memorization and falls through cleanup",
+        late / llc[peak] if len(after) else float("nan"),
+        "peak ≥ 2× the initial LLC, at or before the end of memorization; "
+        "≤ 0.6 × peak once test accuracy ≥ 99%",
+        bool(rises and late <= 0.6 * llc[peak]),
+        "devinterp grokking example; CALIBRATION §4, §7.10",
+        f"LLC {llc[0]:.3g} at epoch {epochs[0]}, peak {llc[peak]:.3g} at {epochs[peak]} "
+        f"(memorization ends {memorized:g}), {late:.3g} at the first checkpoint from "
+        f"{general:g} (test acc ≥ 99%), {llc[-1]:.3g} at {epochs[-1]}",
+    )
+
+
+def check_llc_chain_stability(run: RunEvidence) -> Check:
+    """Across SGLD chains the LLC agrees: median relative std over trained checkpoints < 10%."""
+    epochs, llc, chains = llc_curve(run)
+    trained = epochs > 0  # w* at initialisation is not a minimum: its LLC is ~0
+    if chains.shape[1] < 2 or not trained.any():
+        raise ValueError("landscape.llc ran with fewer than 2 chains or only at initialisation")
+    relative = chains[trained].std(axis=1, ddof=1) / np.abs(llc[trained])
+    curves = chains[trained].sum(axis=0)
+    agreement = float(np.abs(curves[0] - curves[1]) / np.abs(curves).mean())
+    return make(
+        "llc_chain_stability",
+        "LLC repeatable across SGLD chains (independent sampler streams)",
+        float(np.median(relative)),
+        "median relative std over checkpoints < 0.1",
+        float(np.median(relative)) < 0.1,
+        "CALIBRATION §7.10",
+        f"max {relative.max():.3f} at epoch {epochs[trained][relative.argmax()]}; "
+        f"chain 0 vs chain 1 over the whole curve: {agreement:.1%} apart",
+    )
+
+
 CORE_CHECKS: tuple[Callable[[RunEvidence], Check], ...] = (
     check_initial_loss,
     check_reference_init,
@@ -446,6 +498,8 @@ CORE_CHECKS: tuple[Callable[[RunEvidence], Check], ...] = (
     check_gradient_symmetricity,
     check_distance_irrelevance,
     check_logit_variance_explained,
+    check_llc_shape,
+    check_llc_chain_stability,
 )
 EXTRA_CHECKS: tuple[Callable[[RunEvidence], Check], ...] = (
     check_memorized_first,

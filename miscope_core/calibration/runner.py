@@ -32,6 +32,12 @@ class CalibrationRun:
     params: dict
     training: dict
     window: int = 0  # trajectory_dynamics window (0 = auto)
+    llc: bool = False  # also run landscape.llc (the LLC checks; hundreds of SGLD steps each)
+
+    @property
+    def analyzers(self) -> list[str]:
+        """The calibration analyzers this run needs."""
+        return [*CALIBRATION_ANALYZERS, *(["landscape.llc"] if self.llc else [])]
 
 
 @dataclass
@@ -71,6 +77,7 @@ def plan_runs(
                 preset,
                 {"seed": seed, "data_seed": data_seed},
                 training,
+                llc=True,
             )
         )
     if not skip_long and preset == "quick":
@@ -158,7 +165,7 @@ def analyze_run(
     params = {"parameters.trajectory_dynamics": {"window": run.window}} if run.window else None
     return run_analysis(
         paths,
-        analyzers=list(CALIBRATION_ANALYZERS),
+        analyzers=run.analyzers,
         params=params,
         device=device,
         should_stop=should_stop,

@@ -95,3 +95,39 @@ def test_default_nbeta_needs_two_examples():
     assert default_nbeta(100) == pytest.approx(100 / np.log(100))
     with pytest.raises(ValueError, match="at least 2"):
         default_nbeta(1)
+
+
+class LLCRun:
+    """What the LLC calibration checks read: an artifact store and the phase boundaries."""
+
+    def __init__(self, tmp_path, llc_by_epoch: dict[int, list[float]]):
+        from miscope_core.analysis.artifacts import ArtifactStore
+
+        self.store = ArtifactStore(tmp_path / "artifacts")
+        for epoch, chains in llc_by_epoch.items():
+            self.store.save_epoch("landscape.llc", epoch, {"llc_chains": np.array(chains)})
+        epochs = np.array(sorted(llc_by_epoch))
+        means = np.array([np.mean(llc_by_epoch[e]) for e in epochs])
+        self.store.save_summary("landscape.llc", {"epochs": epochs, "llc": means})
+        self.phases = {"memorization_end": 400.0, "generalization": 2300.0}
+
+
+GROKKING_LLC = {0: [1, 1.2], 200: [50, 52], 400: [40, 41], 2300: [12, 12.5], 3000: [10, 10.4]}
+
+
+def test_llc_shape_check_passes_on_rise_then_fall_and_fails_on_a_rising_curve(tmp_path):
+    from miscope_core.calibration.checks import FAIL, PASS, check_llc_shape
+
+    check = check_llc_shape(LLCRun(tmp_path / "a", GROKKING_LLC))
+    assert check.status == PASS and check.measured == pytest.approx(12.25 / 51)
+    rising = {e: [1 + e / 100, 1 + e / 100] for e in GROKKING_LLC}
+    assert check_llc_shape(LLCRun(tmp_path / "b", rising)).status == FAIL
+
+
+def test_llc_chain_stability_check_reads_the_relative_spread(tmp_path):
+    from miscope_core.calibration.checks import FAIL, PASS, check_llc_chain_stability
+
+    assert check_llc_chain_stability(LLCRun(tmp_path / "a", GROKKING_LLC)).status == PASS
+    spread = {e: [v[0] * 0.7, v[0] * 1.3] for e, v in GROKKING_LLC.items()}
+    check = check_llc_chain_stability(LLCRun(tmp_path / "b", spread))
+    assert check.status == FAIL and check.measured == pytest.approx(0.3 * np.sqrt(2), rel=1e-6)
