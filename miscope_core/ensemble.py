@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from miscope_core.analysis.phases import detect_phases, first_epoch
+from miscope_core.analysis.phases import detect_phases
 from miscope_core.comparison import DASHES, PALETTE, line_traces
 from miscope_core.errors import unknown_name_error
 
@@ -29,11 +29,11 @@ MIN_COVERAGE = 0.5  # draw the band where at least half of a group's variants ha
 
 @dataclass(frozen=True)
 class AlignmentEvent:
-    """A named event per variant: locate(metrics, record) -> its epoch (NaN when never)."""
+    """A named event per variant: locate(variant source) -> its epoch (NaN when never)."""
 
     name: str
     description: str
-    locate: Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], float]
+    locate: Callable[[Any], float]
 
 
 ALIGNMENTS: dict[str, AlignmentEvent] = {}
@@ -54,36 +54,60 @@ def get_alignment(name: str) -> AlignmentEvent:
     raise unknown_name_error("alignment", str(name), ALIGNMENTS)
 
 
-def _n_classes(record: Mapping[str, Any]) -> int:
-    return int(record.get("model", {}).get("d_vocab_out") or 2)
+def phase_event(name: str) -> Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], float]:
+    """metrics, variant record -> the epoch of phases.detect_phases' `name` (NaN when never)."""
+
+    def locate(metrics: Mapping[str, np.ndarray], record: Mapping[str, Any]) -> float:
+        n_classes = int(record.get("model", {}).get("d_vocab_out") or 2)
+        return detect_phases(metrics, n_classes)[name]
+
+    return locate
 
 
-def _phase(name: str) -> Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], float]:
-    return lambda metrics, record: detect_phases(metrics, _n_classes(record))[name]
+def from_metrics(locate: Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], float]):
+    """An event located from a variant's metrics and record."""
+    return lambda source: locate(source.metrics(), source.record)
+
+
+def first_regime_change(source) -> float:
+    """Start of the second training regime (training.regimes), NaN when not analyzed or K=1."""
+    from miscope_core.views.regimes import REGIMES
+
+    if not source.store.has(REGIMES):
+        return float("nan")
+    starts = np.asarray(source.cross_epoch(REGIMES)["regime_starts"])
+    return float(starts[1]) if starts.size > 1 else float("nan")
 
 
 register_alignment(
-    AlignmentEvent("epoch", "no shift: epoch 0 is the start of training", lambda m, r: 0.0)
+    AlignmentEvent("epoch", "no shift: epoch 0 is the start of training", lambda s: 0.0)
 )
 register_alignment(
     AlignmentEvent(
         "grokking",
         "first epoch with test accuracy >= 99% (phases 'generalization')",
-        _phase("generalization"),
+        from_metrics(phase_event("generalization")),
     )
 )
 register_alignment(
     AlignmentEvent(
         "memorization",
         "first epoch with train accuracy >= 99% (phases 'memorized')",
-        lambda m, r: first_epoch(np.asarray(m["epoch"]), np.asarray(m["train_accuracy"]) >= 0.99),
+        from_metrics(phase_event("memorized")),
     )
 )
 register_alignment(
     AlignmentEvent(
         "cleanup",
         "first epoch after memorisation with test loss below chance (phases 'cleanup_start')",
-        _phase("cleanup_start"),
+        from_metrics(phase_event("cleanup_start")),
+    )
+)
+register_alignment(
+    AlignmentEvent(
+        "regime",
+        "start of the second training regime (training.regimes; needs that analysis)",
+        first_regime_change,
     )
 )
 
@@ -149,7 +173,7 @@ def compute_ensemble(
     series: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]] = {}
     excluded, layout = {}, None
     for variant in variants:
-        offset = event.locate(variant.metrics, variant.record)
+        offset = event.locate(variant.source)
         if offset is None or math.isnan(offset):
             excluded[variant.id] = f"no {event.name} event"
             continue

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from miscope_core.comparison import compare
-from miscope_core.ensemble import get_alignment, reduce_band
+from miscope_core.ensemble import get_alignment, phase_event, reduce_band
 from miscope_core.notebook import load_variant
 
 
@@ -65,9 +65,15 @@ def test_alignment_shifts_each_variant_by_its_event():
         "test_loss": np.where(epochs >= 7, 1e-3, 3.0),
     }
     record = {"model": {"d_vocab_out": 7}}
-    assert get_alignment("grokking").locate(metrics, record) == 7
-    assert get_alignment("memorization").locate(metrics, record) == 2
-    assert get_alignment("epoch").locate(metrics, record) == 0
+    assert phase_event("generalization")(metrics, record) == 7
+    assert phase_event("memorized")(metrics, record) == 2
+
+
+def test_events_locate_on_real_variants(sixteen):
+    source = sixteen[0].source
+    assert get_alignment("epoch").locate(source) == 0
+    assert np.isnan(get_alignment("grokking").locate(source))  # p=7 in 20 epochs never groks
+    assert np.isnan(get_alignment("regime").locate(source))  # not analyzed: left out
 
 
 def test_variants_without_the_event_are_refused_with_the_way_out(sixteen):
