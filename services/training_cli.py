@@ -85,7 +85,12 @@ def follow_job(workspace, job_id: str) -> int:
     store = JobStore(workspace.jobs_db)
     print(f"Job {job_id} (listed on the Jobs page; Ctrl-C cancels, keeping every checkpoint)")
     process = start_job(workspace, job_id)
-    with _CancelOnInterrupt(store, job_id), _JobBar() as bar:
+    note = (
+        "Cancelling at the next epoch or checkpoint (Ctrl-C again to stop waiting; "
+        "the job then finishes cancelling on its own)"
+    )
+    cancel = CancelOnInterrupt(lambda: _cancel_if_active(store, job_id), note)
+    with cancel, _JobBar() as bar:
         while True:
             job = store.get(job_id)
             bar.show(job)
@@ -145,11 +150,12 @@ class _JobBar:
         self.bar.close()
 
 
-class _CancelOnInterrupt:
-    """First Ctrl-C: request a cooperative cancel. Second: stop waiting (the job goes on)."""
+class CancelOnInterrupt:
+    """First Ctrl-C: call `cancel` (a cooperative cancel) and print `note`. Second: stop
+    waiting (KeyboardInterrupt; the work finishes cancelling on its own)."""
 
-    def __init__(self, store, job_id: str):
-        self.store, self.job_id, self.pressed = store, job_id, 0
+    def __init__(self, cancel, note: str):
+        self.cancel, self.note, self.pressed = cancel, note, 0
 
     def __enter__(self):
         self.previous = signal.signal(signal.SIGINT, self._handle)
@@ -159,14 +165,14 @@ class _CancelOnInterrupt:
         self.pressed += 1
         if self.pressed > 1:
             raise KeyboardInterrupt
-        job = self.store.get(self.job_id)
-        if job.active and job.status != "cancelling":
-            self.store.request_cancel(self.job_id)
-        print(
-            "\nCancelling at the next epoch or checkpoint (Ctrl-C again to stop waiting; "
-            "the job then finishes cancelling on its own)",
-            file=sys.stderr,
-        )
+        self.cancel()
+        print(f"\n{self.note}", file=sys.stderr)
 
     def __exit__(self, *exc):
         signal.signal(signal.SIGINT, self.previous)
+
+
+def _cancel_if_active(store, job_id: str) -> None:
+    job = store.get(job_id)
+    if job.active and job.status != "cancelling":
+        store.request_cancel(job_id)

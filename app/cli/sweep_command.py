@@ -10,8 +10,6 @@ resumes what is missing. Ctrl-C cancels the sweep (every variant keeps its check
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
 
 
 def add_parser(subparsers, data_dir_parent: argparse.ArgumentParser | None = None):
@@ -50,7 +48,14 @@ def add_parser(subparsers, data_dir_parent: argparse.ArgumentParser | None = Non
 def cmd_sweep(args) -> int:
     """Plan, record and run a sweep in the foreground; exit 0 when every variant is done."""
     from app.cli.main import _apply_job_slots, parse_assignments
-    from services.sweeps import describe_estimate, launch_sweep, plan_sweep, run_sweep
+    from services.sweeps import (
+        cancel_sweep,
+        describe_estimate,
+        launch_sweep,
+        plan_sweep,
+        run_sweep,
+    )
+    from services.training_cli import CancelOnInterrupt
     from services.workspace import Workspace
 
     _apply_job_slots(args)
@@ -69,7 +74,8 @@ def cmd_sweep(args) -> int:
     workspace = Workspace.open(args.data_dir)
     launch_sweep(workspace, plan, analyze=args.analyze, start=False)
     printer = _ProgressPrinter()
-    with _CancelSweepOnInterrupt(workspace, plan.sweep_id):
+    note = "Cancelling the sweep (Ctrl-C again to stop waiting)"
+    with CancelOnInterrupt(lambda: cancel_sweep(workspace, plan.sweep_id), note):
         final = run_sweep(workspace, plan.sweep_id, on_update=printer)
     return _summarize(final)
 
@@ -97,27 +103,3 @@ def _summarize(progress) -> int:
         return 0
     print("Run the same command again to resume what is missing.")
     return 130 if progress["cancelled"] else 1
-
-
-class _CancelSweepOnInterrupt:
-    """First Ctrl-C cancels the sweep (its jobs stop at their next epoch); a second one
-    stops waiting."""
-
-    def __init__(self, workspace, sweep_id: str):
-        self.workspace, self.sweep_id, self.pressed = workspace, sweep_id, 0
-
-    def __enter__(self):
-        self.previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, _signum, _frame) -> None:
-        from services.sweeps import cancel_sweep
-
-        self.pressed += 1
-        if self.pressed > 1:
-            raise KeyboardInterrupt
-        cancel_sweep(self.workspace, self.sweep_id)
-        print("\nCancelling the sweep (Ctrl-C again to stop waiting)", file=sys.stderr)
-
-    def __exit__(self, *exc):
-        signal.signal(signal.SIGINT, self.previous)
