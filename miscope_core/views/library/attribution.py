@@ -115,9 +115,13 @@ def load_single_excluded(source: VariantSource, epoch: int) -> dict[str, Any]:
 def render_single_excluded(data: dict[str, Any]) -> go.Figure:
     """One line per frequency: key frequencies coloured, the others thin grey (log scale)."""
     figure = go.Figure()
+    others = [i for i in range(len(data["labels"])) if i + 1 not in data["keys"]]
     for index, label in enumerate(data["labels"]):
-        k = index + 1
-        key = k in data["keys"]
+        key = index + 1 in data["keys"]
+        # one legend entry stands for every grey line: 28 entries would bury the plot
+        grey = {"legendgroup": "other", "showlegend": index == others[0]} if not key else {}
+        if grey.get("showlegend"):
+            grey["legendgrouptitle_text"] = "other frequencies"
         figure.add_trace(
             go.Scatter(
                 x=data["epochs"],
@@ -128,6 +132,7 @@ def render_single_excluded(data: dict[str, Any]) -> go.Figure:
                     "color": CATEGORICAL[index % len(CATEGORICAL)] if key else "#bbbbbb",
                     "width": 2.5 if key else 1,
                 },
+                **grey,
             )
         )
     add_epoch_cursor(figure, data["epoch"])
