@@ -215,9 +215,26 @@ def reduce_band(group: str, name: str, curves: list[tuple[np.ndarray, np.ndarray
         stacked[row, inside] = np.interp(grid[inside], x, y)
     covered = np.isfinite(stacked).sum(axis=0) >= max(1, math.ceil(MIN_COVERAGE * len(curves)))
     grid, stacked = grid[covered], stacked[:, covered]
-    with np.errstate(all="ignore"):
-        q25, median, q75 = np.nanpercentile(stacked, [25, 50, 75], axis=0)
+    q25, median, q75 = column_quantiles(stacked, (0.25, 0.5, 0.75))
     return EnsembleBand(group, name, grid, median, q25, q75, len(curves))
+
+
+def column_quantiles(values: np.ndarray, quantiles: Sequence[float]) -> list[np.ndarray]:
+    """Per column, the quantiles of the finite values (linear interpolation, numpy's default).
+
+    Vectorized: np.nanpercentile loops over columns in Python (~1 s for 12 bands of 400)."""
+    ordered = np.sort(values, axis=0)  # NaN sorts last
+    count = np.isfinite(values).sum(axis=0)
+    out = []
+    for q in quantiles:
+        position = q * np.maximum(count - 1, 0)
+        low = np.floor(position).astype(int)
+        high = np.minimum(low + 1, np.maximum(count - 1, 0))
+        below = np.take_along_axis(ordered, low[None], axis=0)[0]
+        above = np.take_along_axis(ordered, high[None], axis=0)[0]
+        value = below + (above - below) * (position - low)
+        out.append(np.where(count > 0, value, np.nan))
+    return out
 
 
 def render_ensemble(ensemble: Ensemble):

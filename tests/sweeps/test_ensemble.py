@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from miscope_core.comparison import compare
-from miscope_core.ensemble import get_alignment, phase_event, reduce_band
+from miscope_core.ensemble import column_quantiles, get_alignment, phase_event, reduce_band
 from miscope_core.notebook import load_variant
 
 
@@ -23,6 +23,17 @@ def test_band_is_median_and_quartiles_of_interpolated_curves():
     np.testing.assert_allclose(band.median, 2.5 * band.x)
     np.testing.assert_allclose(band.q25, 1.75 * band.x)
     np.testing.assert_allclose(band.q75, 3.25 * band.x)
+
+
+def test_column_quantiles_match_numpy_with_missing_values():
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(7, 50))
+    values[rng.random((7, 50)) < 0.3] = np.nan
+    values[:, 0] = np.nan
+    ours = column_quantiles(values, (0.25, 0.5, 0.75))
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        expected = np.nanpercentile(values, [25, 50, 75], axis=0)
+    np.testing.assert_allclose(np.array(ours), expected, equal_nan=True)
 
 
 def test_band_covers_only_where_half_the_curves_have_data():
