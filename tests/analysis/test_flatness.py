@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from miscope_core.analysis.analyzers.flatness import compute_flatness, summarize_flatness
@@ -34,8 +35,28 @@ def test_zero_radius_is_flat_and_weights_are_restored():
 
 def test_same_seed_same_result_and_larger_radius_larger_change():
     inputs = bridge_inputs()
-    small = compute_flatness(inputs, n_directions=4, radius=1.0, seed=3)
-    again = compute_flatness(inputs, n_directions=4, radius=1.0, seed=3)
+    small = compute_flatness(inputs, n_directions=4, radius=1.0, seed=3, radius_mode="absolute")
+    again = compute_flatness(inputs, n_directions=4, radius=1.0, seed=3, radius_mode="absolute")
     np.testing.assert_array_equal(small["delta_loss"], again["delta_loss"])
-    large = compute_flatness(inputs, n_directions=4, radius=20.0, seed=3)
+    large = compute_flatness(inputs, n_directions=4, radius=20.0, seed=3, radius_mode="absolute")
     assert np.mean(np.abs(large["delta_loss"])) > np.mean(np.abs(small["delta_loss"]))
+
+
+def test_relative_radius_scales_with_the_weight_norm():
+    """Weight decay halves the norm over a grokking run: the default radius is a fraction of
+    ||theta||, so halving every weight halves the radius actually used (before the fix it was a
+    fixed 10 at every checkpoint)."""
+    inputs = bridge_inputs()
+    full = compute_flatness(inputs, n_directions=2, radius=0.2)
+    weights = [v for k, v in inputs.model.state_dict().items() if k.endswith("weight")]
+    norm = float(torch.sqrt(sum((w.double() ** 2).sum() for w in weights)))
+    assert np.isclose(full["weight_norm"], norm) and np.isclose(full["radius_used"], 0.2 * norm)
+    with torch.no_grad():
+        for param in inputs.model.parameters():
+            param.mul_(0.5)
+    half = compute_flatness(inputs, n_directions=2, radius=0.2)
+    assert np.isclose(half["radius_used"], full["radius_used"] / 2)
+    absolute = compute_flatness(inputs, n_directions=2, radius=10.0, radius_mode="absolute")
+    assert absolute["radius_used"] == 10.0
+    with pytest.raises(ValueError, match="radius_mode in \\['relative', 'absolute'\\]"):
+        compute_flatness(inputs, radius_mode="fixed")

@@ -5,12 +5,16 @@
 the bridge's state dict (entries ending in 'weight'; biases are left alone), normalised to unit
 length jointly; the same seed gives the same directions at every epoch. With L the
 cross-entropy at the readout position on the training rows (a seeded subset of at most
-`max_rows`): delta_loss_i = L(theta + radius * u_i) - L(theta). The forward passes use the
+`max_rows`): delta_loss_i = L(theta + r * u_i) - L(theta), with r = radius * ||theta|| (norm
+over the same weight entries) when `radius_mode` is "relative" (the default: weight decay halves
+the weight norm over a grokking run, so a fixed r would probe an ever larger relative
+neighbourhood) and r = radius when it is "absolute". The forward passes use the
 bridge's state dict through miscope_core.models.functional (checked equal to the bridge by
 tests/models/test_functional.py), so the bridge itself is never modified.
-Per epoch: base_loss [] float64, delta_loss [n_directions] float64.
-Summary (param flat_tolerance): base_loss, mean_delta, median_delta, max_delta, p90_delta,
-flat_fraction (share of directions with delta_loss <= flat_tolerance).
+Per epoch: base_loss [] float64, delta_loss [n_directions] float64, weight_norm [] float64
+(||theta||), radius_used [] float64 (r).
+Summary (param flat_tolerance): base_loss, weight_norm, radius_used, mean_delta, median_delta,
+max_delta, p90_delta, flat_fraction (share of directions with delta_loss <= flat_tolerance).
 """
 
 from __future__ import annotations
@@ -50,21 +54,33 @@ def random_direction(shapes, generator) -> list:
     return [part / norm for part in parts]
 
 
+RADIUS_MODES = ("relative", "absolute")
+
+
 def compute_flatness(
     inputs: EpochInputs,
     n_directions: int = 16,
-    radius: float = 10.0,
+    radius: float = 0.2,
     max_rows: int = 512,
     seed: int = 0,
     flat_tolerance: float = 0.01,
+    radius_mode: str = "relative",
 ):
-    """Loss change along seeded random unit directions at a fixed radius."""
+    """Loss change along seeded random unit directions at a radius relative to the weight norm
+    (or absolute)."""
     import torch
 
     if inputs.model is None:
         raise ValueError("landscape.flatness needs the model (needs_model=True)")
+    if radius_mode not in RADIUS_MODES or radius < 0:
+        raise ValueError(
+            f"landscape.flatness needs radius_mode in {list(RADIUS_MODES)} and radius >= 0, "
+            f"got radius_mode={radius_mode!r}, radius={radius!r}"
+        )
     state = {k: v.detach() for k, v in inputs.model.state_dict().items()}
     names = [k for k in state if k.endswith("weight")]
+    norm = float(torch.sqrt(sum((state[k].double() ** 2).sum() for k in names)))
+    radius = radius * norm if radius_mode == "relative" else radius
     device = state[names[0]].device
     rows = training_rows(inputs.context, max_rows, seed)
     tokens = torch.from_numpy(inputs.probe.tokens[rows]).to(device)
@@ -82,14 +98,21 @@ def compute_flatness(
                     device=device, dtype=state[name].dtype
                 )
             deltas.append(readout_loss(moved, inputs.config, tokens, labels, position) - base)
-    return {"base_loss": np.float64(base), "delta_loss": np.array(deltas, dtype=np.float64)}
+    return {
+        "base_loss": np.float64(base),
+        "delta_loss": np.array(deltas, dtype=np.float64),
+        "weight_norm": np.float64(norm),
+        "radius_used": np.float64(radius),
+    }
 
 
 def summarize_flatness(arrays, flat_tolerance: float = 0.01, **_) -> dict[str, np.ndarray]:
-    """Mean / median / max / p90 loss change and the flat fraction."""
+    """Mean / median / max / p90 loss change, the flat fraction, norm and radius used."""
     delta = arrays["delta_loss"]
     return {
         "base_loss": arrays["base_loss"],
+        "weight_norm": arrays["weight_norm"],
+        "radius_used": arrays["radius_used"],
         "mean_delta": np.mean(delta),
         "median_delta": np.median(delta),
         "max_delta": np.max(delta),
@@ -101,22 +124,27 @@ def summarize_flatness(arrays, flat_tolerance: float = 0.01, **_) -> dict[str, n
 register_analyzer(
     AnalyzerSpec(
         name="landscape.flatness",
-        description="Training-loss change under seeded random unit weight perturbations at a fixed "
-        "radius; summary mean/median/max/p90 and the flat fraction.",
+        description="Training-loss change under seeded random weight perturbations at a radius "
+        "relative to the weight norm (or absolute); summary mean/median/max/p90 and the flat "
+        "fraction.",
         kind=PER_EPOCH,
+        version=2,  # 2: radius relative to the weight norm by default
         compute=compute_flatness,
-        outputs=("base_loss", "delta_loss"),
+        outputs=("base_loss", "delta_loss", "weight_norm", "radius_used"),
         context_keys=("probe_labels", "probe_train_mask", "readout_position"),
         params={
             "n_directions": 16,
-            "radius": 10.0,
+            "radius": 0.2,
             "max_rows": 512,
             "seed": 0,
             "flat_tolerance": 0.01,
+            "radius_mode": "relative",
         },
         summarize=summarize_flatness,
         summary_outputs=(
             "base_loss",
+            "weight_norm",
+            "radius_used",
             "mean_delta",
             "median_delta",
             "max_delta",

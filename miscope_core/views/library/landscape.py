@@ -105,8 +105,9 @@ register_view(
         name="landscape.flatness_distribution",
         title="Loss change under random perturbations",
         kind=PER_EPOCH,
-        description="Histogram of the training-loss change along seeded random unit directions at "
-        "a fixed radius, at one checkpoint (bins fixed over training).",
+        description="Histogram of the training-loss change along seeded random directions at a "
+        "radius relative to the weight norm (analyzer default), at one checkpoint (bins fixed "
+        "over training).",
         requires=(ANALYZER,),
         loader=load_flatness_distribution,
         renderer=render_flatness_distribution,
