@@ -29,3 +29,13 @@ def test_constant_class_geometry_site_is_declared_not_applicable(tiny_source):
     history = render_for_source(tiny_source, "representations.geometry_over_training")
     assert "not applicable" in history.layout.meta["what"]
     assert "resid_pre" not in {trace.name for trace in history.data}
+
+
+def test_progress_views_say_no_key_frequencies_yet(tiny_source):
+    """p = 13 has not grokked: the restricted / excluded loss are not drawn."""
+    from miscope_core.views.render import render_for_source
+
+    figure = render_for_source(tiny_source, "progress.losses")
+    assert "no key frequencies yet" in figure.layout.meta["what"]
+    restricted = next(t for t in figure.data if t.name.startswith("restricted"))
+    assert np.all(np.isnan(np.asarray(restricted.y, dtype=float)))

@@ -2,9 +2,15 @@
 
 `progress.measures` (cross-epoch; depends on progress.logit_projections,
 weights.basis_spectra, weights.frequency_spectra, parameters.snapshot). Params:
-`key_source` "W_E" | "W_L", `key_threshold` 0.25. Outputs (n = checkpoints):
+`key_source` "W_E" | "W_L", `key_threshold` 0.25, `min_gap` 2.0. Outputs (n = checkpoints):
   key_frequencies [n_key] int16   k whose final-checkpoint frequency norm of key_source
-                                  (W_L: summed over layers) exceeds key_threshold * max
+                                  (W_L: summed over layers) exceeds key_threshold * max, kept
+                                  only when they stand apart: empty ("no key frequencies yet")
+                                  unless key_frequency_gap >= min_gap
+  key_frequency_gap []            smallest key norm / largest non-key norm (0 when every
+                                  frequency passes the threshold, as at init: 29 of 29 at p=59)
+  Without key frequencies, restricted_loss, restricted_loss_all, excluded_loss and
+  key_share_W_E are NaN: not yet interpretable (restricting to "every frequency" means nothing).
   restricted_loss [n]             CE on the test rows of mean + key-frequency sum projections
   restricted_loss_all [n]         the same on all probe rows
   excluded_loss [n]               CE on the train rows of the logits minus the key projections
@@ -35,8 +41,15 @@ def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(log_norm - shifted[np.arange(len(labels)), labels]))
 
 
-def key_frequencies(final_spectra: dict, source: str, threshold: float) -> np.ndarray:
-    """Frequencies whose final-checkpoint norm exceeds threshold * max (k values, ascending)."""
+def key_frequencies(
+    final_spectra: dict, source: str, threshold: float, min_gap: float = 2.0
+) -> tuple[np.ndarray, float]:
+    """(frequencies whose final norm exceeds threshold * max, ascending k; the spectral gap).
+
+    The set is empty unless the smallest key norm is at least min_gap times the largest
+    non-key norm: on a run that has not grokked the max/4 rule passes (nearly) every frequency
+    (quick preset: 29 of 29 at init, 12 with gap 1.04 at epoch 2 400; 3 with gap 3.9 at the end).
+    """
     if source not in KEY_SOURCES:
         raise ValueError(f"key_source must be one of {KEY_SOURCES}, got {source!r}")
     if source not in final_spectra:
@@ -47,7 +60,11 @@ def key_frequencies(final_spectra: dict, source: str, threshold: float) -> np.nd
     norms = np.asarray(final_spectra[source], dtype=np.float64)
     if norms.ndim == 2:
         norms = np.sqrt(np.square(norms).sum(axis=0))
-    return (np.flatnonzero(norms > threshold * norms.max()) + 1).astype(np.int16)
+    passed = norms > threshold * norms.max()
+    rest = norms[~passed]
+    gap = float(norms[passed].min() / max(rest.max(), 1e-300)) if len(rest) else 0.0
+    keys = np.flatnonzero(passed) + 1 if gap >= min_gap else np.array([], dtype=np.int64)
+    return keys.astype(np.int16), gap
 
 
 def rebuild_train_logits(arrays, train_rows: np.ndarray) -> np.ndarray:
@@ -91,12 +108,15 @@ def spectra_measures(basis_rows: dict, freq_norms: dict, keys: np.ndarray, ks: n
     return result
 
 
+NEEDS_KEYS = ("restricted_loss", "restricted_loss_all", "excluded_loss", "key_share_W_E")
+
+
 def compute_progress_measures(
-    series: EpochSeries, key_source: str = "W_E", key_threshold: float = 0.25
+    series: EpochSeries, key_source: str = "W_E", key_threshold: float = 0.25, min_gap=2.0
 ) -> dict[str, np.ndarray]:
     """Key frequencies from the last checkpoint, then every measure at every checkpoint."""
     final = series.load("weights.frequency_spectra", series.epochs[-1])
-    keys = key_frequencies(final, key_source, key_threshold)
+    keys, gap = key_frequencies(final, key_source, key_threshold, min_gap)
     directions, direction_k = grid_sum_directions(series.context)
     ks = frequency_values(np.asarray(series.context["token_basis_frequency"]))
     labels = np.asarray(series.context["probe_labels"], dtype=np.int64)
@@ -115,11 +135,19 @@ def compute_progress_measures(
         rows.append(row)
     result = {key: np.stack([np.asarray(r[key]) for r in rows]) for key in rows[0]}
     result["sum_squares"] = series.summary("parameters.snapshot")["total_sum_squares"]
-    return {"epochs": np.array(series.epochs), "key_frequencies": keys, **result}
+    if not len(keys):  # not yet interpretable: drawn as absent, not as numbers
+        result.update({key: np.full(len(series.epochs), np.nan) for key in NEEDS_KEYS})
+    return {
+        "epochs": np.array(series.epochs),
+        "key_frequencies": keys,
+        "key_frequency_gap": np.float64(gap),
+        **result,
+    }
 
 
 OUTPUTS = (
     "key_frequencies",
+    "key_frequency_gap",
     "restricted_loss",
     "restricted_loss_all",
     "excluded_loss",
@@ -151,7 +179,8 @@ register_analyzer(
             "probe_labels",
             "probe_train_mask",
         ),
-        params={"key_source": "W_E", "key_threshold": 0.25},
+        params={"key_source": "W_E", "key_threshold": 0.25, "min_gap": 2.0},
+        version=2,  # 2: key frequencies need a spectral gap
         depends_on=(
             "progress.logit_projections",
             "weights.basis_spectra",

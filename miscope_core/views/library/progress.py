@@ -24,8 +24,13 @@ LOSS_STYLE = {
 def key_label(source: VariantSource, arrays: dict[str, np.ndarray]) -> str:
     """' (key frequencies k=4, k=11)' for titles."""
     keys = [int(k) for k in arrays.get("key_frequencies", [])]
-    labels = source.frequency_labels(max(keys, default=0))
-    return f" (key frequencies {', '.join(labels[k - 1] for k in keys)})" if keys else ""
+    if not keys:
+        return (
+            " (no key frequencies yet: no spectral gap; key-frequency measures not yet "
+            "interpretable, not drawn)"
+        )
+    labels = source.frequency_labels(max(keys))
+    return f" (key frequencies {', '.join(labels[k - 1] for k in keys)})"
 
 
 def load_progress_losses(source: VariantSource, epoch: int) -> dict[str, Any]:
