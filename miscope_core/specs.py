@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from miscope_core.families import Family, ValidationError, get_family
@@ -16,6 +17,7 @@ from miscope_core.variants import VariantSpec
 
 MEMORY_FRACTION = 0.5  # of physical RAM one analysis forward pass may take
 MAX_CHECKPOINTS = 10_000
+MAX_SEEDS = 4096  # members of one seed group (miscope_core.training.multiseed)
 _CUDA = re.compile(r"cuda(?::(\d+))?")
 
 
@@ -51,6 +53,25 @@ def resolve_variant_spec(
             f"every:N or 'default')"
         )
     return spec
+
+
+def seed_specs(
+    spec: VariantSpec, seeds: Sequence[int], seed_param: str = "seed"
+) -> list[VariantSpec]:
+    """The member specs: `spec` with its `seed_param` set to each seed (validated, distinct)."""
+    family = get_family(spec.family)
+    # only seeds: the members must share one architecture and data shape to be stacked
+    names = [p.name for p in family.param_specs if p.name.endswith("seed")]
+    if seed_param not in names:
+        raise ValidationError(f"seed_param must be one of {names}, got {seed_param!r}")
+    seeds = list(seeds)
+    if not 1 <= len(seeds) <= MAX_SEEDS:
+        raise ValidationError(f"seeds must list 1..{MAX_SEEDS} seeds, got {len(seeds)}")
+    if len(set(seeds)) != len(seeds):
+        raise ValidationError(f"seeds must be distinct, got {seeds}")
+    return [
+        replace(spec, params=family.validate_params({**spec.params, seed_param: s})) for s in seeds
+    ]
 
 
 def check_device(device: Any) -> str | None:

@@ -19,7 +19,7 @@ from services.job_db import connect, open_job_db
 ACTIVE = ("queued", "running", "cancelling")
 FINISHED = ("cancelled", "done", "failed", "interrupted")
 RESUMABLE = ("cancelled", "failed", "interrupted")
-JOB_KINDS = ("train", "analyze", "train_analyze", "densify")
+JOB_KINDS = ("train", "analyze", "train_analyze", "densify", "train_seeds")
 STALE_AFTER_S = 20.0
 ORPHAN_AFTER_S = 3.0  # a queued job nobody claimed for this long is started by the server
 LOG_LINES = 60

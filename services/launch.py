@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from miscope_core.families import TrainingConfig, ValidationError, get_family
-from miscope_core.specs import check_device, resolve_variant_spec
+from miscope_core.specs import check_device, resolve_variant_spec, seed_specs
 from miscope_core.variants import VariantSpec, check_stored_settings
 from miscope_core.workspace import Workspace
 from services.jobs import Job, JobStore
@@ -73,6 +73,37 @@ def launch_training(
     kind = "train_analyze" if analyze_after else "train"
     job = JobStore(workspace.jobs_db).create(
         kind, request.family, request.variant_id, request.job_params(device)
+    )
+    return _maybe_start(workspace, job, start)
+
+
+def launch_seed_group(
+    workspace: Workspace,
+    request: TrainingRequest,
+    seeds: list[int],
+    start: bool = True,
+    device: str | None = None,
+    seed_param: str = "seed",
+) -> Job:
+    """Record one job that trains `request` once per seed in one process (a 'train_seeds' job).
+
+    Each member becomes an ordinary variant; the record names them all (`members`) and the
+    job holds every member's write lock while it runs. Refused before anything is written
+    when a seed is invalid or a member exists with other settings.
+    """
+    device = check_device(device)
+    spec = VariantSpec(request.family, request.params, TrainingConfig.from_dict(request.training))
+    members = seed_specs(spec, seeds, seed_param)
+    for member in members:
+        check_stored_settings(workspace.variant_paths(spec.family, member.variant_id), member)
+    params = {
+        **request.job_params(device),
+        "seeds": [m.params[seed_param] for m in members],
+        "seed_param": seed_param,
+        "members": [m.variant_id for m in members],
+    }
+    job = JobStore(workspace.jobs_db).create(
+        "train_seeds", request.family, members[0].variant_id, params
     )
     return _maybe_start(workspace, job, start)
 

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 import traceback
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from miscope_core.io import CorruptFileError
@@ -48,9 +48,8 @@ def run_job(job_id: str, data_dir: str | Path | None = None) -> str:
 
 
 def _run_claimed(job: Job, workspace: Workspace, store: JobStore) -> None:
-    variant_root = workspace.variant_paths(job.family, job.variant_id).root
     try:
-        with variant_write_lock(variant_root, owner=f"job {job.id}"):
+        with _write_locks(job, workspace):
             slot = _wait_for_slot(job.id, workspace, store)
             if slot is None:
                 return  # cancelled while queued
@@ -71,6 +70,16 @@ def _run_claimed(job: Job, workspace: Workspace, store: JobStore) -> None:
         store.finish(job.id, "failed", error=_describe_failure(exc))
         if not isinstance(exc, Exception):
             raise
+
+
+@contextmanager
+def _write_locks(job: Job, workspace: Workspace):
+    """Hold the write lock of every variant the job writes (a seed group writes several)."""
+    with ExitStack() as stack:
+        for variant_id in job.params.get("members") or [job.variant_id]:
+            root = workspace.variant_paths(job.family, variant_id).root
+            stack.enter_context(variant_write_lock(root, owner=f"job {job.id}"))
+        yield
 
 
 @contextmanager
@@ -165,6 +174,9 @@ def _dispatch(job: Job, workspace: Workspace, store: JobStore) -> tuple[str, str
         from services.densify import run_densify_job
 
         return run_densify_job(job, workspace, store)
+    if job.kind == "train_seeds":
+        store.set_stage(job.id, "train")
+        return _train_seeds(job, workspace, store)
     store.set_stage(job.id, "train")
     status, message = _train(job, workspace, store, share=0.6)
     if status != "done":
@@ -197,17 +209,19 @@ class _Reporter:
         return self.stop
 
 
-def _train(job: Job, workspace: Workspace, store: JobStore, share: float) -> tuple[str, str]:
+def _job_spec(job: Job):
     from miscope_core.families import TrainingConfig
-    from miscope_core.training.trainer import TrainingProgress, train_variant
     from miscope_core.variants import VariantSpec
 
-    spec = VariantSpec(
+    return VariantSpec(
         job.family, job.params["params"], TrainingConfig.from_dict(job.params["training"])
     )
-    reporter = _Reporter(store, job.id)
 
-    def on_progress(p: TrainingProgress) -> None:
+
+def _progress_reporter(reporter: _Reporter, share: float):
+    """A trainer progress callback that reports to the job record (a log line per checkpoint)."""
+
+    def on_progress(p) -> None:
         loss = p.metrics.get("train_loss", float("nan"))
         test = p.metrics.get("test_accuracy", float("nan"))
         message = f"training: epoch {p.epoch}/{p.epochs}"
@@ -218,11 +232,18 @@ def _train(job: Job, workspace: Workspace, store: JobStore, share: float) -> tup
         )
         reporter.report(share * p.epoch / max(p.epochs, 1), message, log)
 
+    return on_progress
+
+
+def _train(job: Job, workspace: Workspace, store: JobStore, share: float) -> tuple[str, str]:
+    from miscope_core.training.trainer import train_variant
+
+    reporter = _Reporter(store, job.id)
     result = train_variant(
-        spec,
+        _job_spec(job),
         workspace,
         device=job.params.get("device"),
-        on_progress=on_progress,
+        on_progress=_progress_reporter(reporter, share),
         should_stop=reporter.should_stop,
     )
     if result.status == "cancelled":
@@ -234,6 +255,29 @@ def _train(job: Job, workspace: Workspace, store: JobStore, share: float) -> tup
     return "done", (
         f"trained to epoch {result.epochs_completed}, {len(result.checkpoint_epochs)} checkpoints"
     )
+
+
+def _train_seeds(job: Job, workspace: Workspace, store: JobStore) -> tuple[str, str]:
+    from miscope_core.training.multiseed import train_seeds_together
+
+    reporter = _Reporter(store, job.id)
+    results = train_seeds_together(
+        _job_spec(job),
+        job.params["seeds"],
+        workspace,
+        device=job.params.get("device"),
+        on_progress=_progress_reporter(reporter, 1.0),
+        should_stop=reporter.should_stop,
+        seed_param=job.params.get("seed_param", "seed"),
+    )
+    statuses = {r.status for r in results}
+    failed = [r.variant_id for r in results if r.status == "failed"]
+    summary = f"{len(results)} seeds together, epoch {results[0].epochs_completed}"
+    if "cancelled" in statuses:
+        return "cancelled", f"{summary}: cancelled; resumable"
+    if failed:
+        return "failed", f"{summary}: loss diverged in {failed}"
+    return "done", f"{summary}: trained"
 
 
 def _analyze(job: Job, workspace: Workspace, store: JobStore, start: float) -> tuple[str, str]:

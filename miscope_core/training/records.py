@@ -64,8 +64,10 @@ def write_variant_record(
     epochs_completed: int,
     probe: Probe | None = None,
     error: str | None = None,
+    extra: dict | None = None,
 ) -> None:
-    """Create or update variant.json (keeps the creation time)."""
+    """Create or update variant.json (keeps the creation time); `extra` adds entries
+    (e.g. the seed group a variant was trained with)."""
     previous = read_variant_record(paths)
     probe = probe or family.build_probe(spec.params)
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -89,4 +91,5 @@ def write_variant_record(
     }
     if error:
         record["error"] = error
+    record.update(extra or {})
     write_json_atomic(paths.variant_json, record)
