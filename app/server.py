@@ -29,8 +29,16 @@ log = logging.getLogger(__name__)
 
 
 def background_manager(workspace: Workspace):
-    """The embedded job runner: Dash's DiskcacheManager with its cache in the workspace."""
+    """The background-callback manager: Dash's DiskcacheManager with its cache in the
+    workspace, or its CeleryManager on the Redis broker with MISCOPE_JOBS=celery."""
     from dash import DiskcacheManager
+
+    from services.celery_jobs import celery_app, job_backend
+
+    if job_backend() == "celery":
+        from dash import CeleryManager
+
+        return CeleryManager(celery_app())
 
     from app.components.executor import open_diskcache
 
@@ -150,17 +158,18 @@ def start_demo_job(data_dir, family: str = "modulo_addition", preset: str = "qui
 
 
 def worker(
-    broker: str = "redis://localhost:6379/0",
-    data_dir: str | Path | None = None,
-    concurrency: int = 1,
+    data_dir: str | Path | None = None, concurrency: int = 1, name: str | None = None
 ) -> None:
-    """A Celery worker for background callbacks (requires the `celery` extra and Redis)."""
-    try:
-        from celery import Celery
-    except ImportError:
-        raise SystemExit("The worker needs the celery extra: `uv sync --extra celery`") from None
+    """A Celery worker (MISCOPE_REDIS_URL's broker) for the dashboard's background callbacks
+    and for jobs; it must share the data dir with the server (see docs/scaling.md)."""
     from dash import CeleryManager
 
-    celery_app = Celery(__name__, broker=broker, backend=broker)
-    create_app(data_dir, manager=CeleryManager(celery_app), supervise=False)
-    celery_app.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}"])
+    from services.celery_jobs import celery_app, run_worker
+
+    try:
+        manager = CeleryManager(celery_app())
+    except RuntimeError as exc:  # the celery extra is missing
+        raise SystemExit(str(exc)) from None
+    # the app registers its background callbacks as tasks of this Celery app
+    create_app(data_dir, manager=manager, supervise=False)
+    run_worker(Workspace.open(data_dir).root, concurrency, name)

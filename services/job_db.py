@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -16,6 +17,23 @@ from contextlib import contextmanager
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+# WAL (the default) needs shared memory between the processes, so one host. Machines sharing
+# the data dir over a network filesystem set this to "delete" (rollback journal, file locks)
+# on every process: docs/scaling.md.
+JOURNAL_ENV = "MISCOPE_JOB_DB_JOURNAL"
+JOURNAL_MODES = ("wal", "delete")
+
+
+def journal_mode() -> str:
+    """The job DB's journal mode: $MISCOPE_JOB_DB_JOURNAL ('wal' or 'delete'), else 'wal'."""
+    value = os.environ.get(JOURNAL_ENV, "").strip().lower() or "wal"
+    if value not in JOURNAL_MODES:
+        raise ValueError(
+            f"{JOURNAL_ENV} must be one of {list(JOURNAL_MODES)}, got {value!r}; unset it "
+            f"for 'wal' (one machine)"
+        )
+    return value
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -74,7 +92,7 @@ def _prepare(path: Path, check: bool) -> None:
     try:
         if check and db.execute("PRAGMA quick_check(1)").fetchone()[0] != "ok":
             raise sqlite3.DatabaseError("integrity check failed")
-        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA journal_mode={journal_mode().upper()}")
         db.executescript(SCHEMA)
         present = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
         for name, sql_type in ADDED_COLUMNS:

@@ -166,16 +166,23 @@ def get_job(workspace: Workspace, job_id: str) -> Job:
 def start_job(workspace: Workspace, job_id: object, reap: bool = False):
     """Spawn the process of a queued job nobody has claimed; returns the Popen.
 
+    With MISCOPE_JOBS=celery the job is sent to the Celery workers instead and None is
+    returned (services/celery_jobs.py).
+
     Refuses (KeyError / JobStateError) an id that is malformed, unknown, not queued or
     already claimed by a live process, so a repeated or forged start never runs a job twice;
     the job process's own claim settles any remaining race. With reap, a thread waits for
     the child so it never lingers as a zombie.
     """
+    from services.celery_jobs import dispatch_job, job_backend
     from services.runner import spawn_job
 
     if not isinstance(job_id, str) or not JOB_ID.fullmatch(job_id):
         raise KeyError(f"No job {job_id!r}: job ids look like 20261202-001500-1a2b3c")
     JobStore(workspace.jobs_db).check_startable(job_id)
+    if job_backend() == "celery":
+        dispatch_job(workspace.root, job_id)
+        return None
     process = spawn_job(job_id, workspace.root)
     if reap:
         threading.Thread(target=process.wait, name=f"reap-{job_id}", daemon=True).start()

@@ -27,10 +27,11 @@ REPORT_EVERY_S = 0.5
 SLOT_POLL_S = 0.25
 
 
-def run_job(job_id: str, data_dir: str | Path | None = None) -> str:
+def run_job(job_id: str, data_dir: str | Path | None = None, use_slots: bool = True) -> str:
     """Claim a queued job, wait for a slot, hold the variant's write lock, run it to its end.
 
-    Returns the final status. A job another live process has claimed, or that is no longer
+    Without use_slots (a Celery worker, whose concurrency is its slot count) the job starts
+    at once. Returns the final status. A job another live process has claimed, or that is no longer
     queued, is left alone (its current status is returned).
     """
     workspace = Workspace.open(data_dir)
@@ -41,16 +42,16 @@ def run_job(job_id: str, data_dir: str | Path | None = None) -> str:
         return store.get(job_id).status
     stop_beating = _start_heartbeat(store, job_id)
     try:
-        _run_claimed(job, workspace, store)
+        _run_claimed(job, workspace, store, use_slots)
     finally:
         stop_beating.set()
     return store.get(job_id).status
 
 
-def _run_claimed(job: Job, workspace: Workspace, store: JobStore) -> None:
+def _run_claimed(job: Job, workspace: Workspace, store: JobStore, use_slots: bool) -> None:
     try:
         with _write_locks(job, workspace):
-            slot = _wait_for_slot(job.id, workspace, store)
+            slot = _wait_for_slot(job.id, workspace, store) if use_slots else _NO_SLOT
             if slot is None:
                 return  # cancelled while queued
             try:
@@ -100,6 +101,16 @@ def _warnings_in_job_log(store: JobStore, job_id: str):
         yield
     finally:
         core.removeHandler(handler)
+
+
+class _NoSlot:
+    """Stands in for a slot when the job's runner (a Celery worker) limits concurrency itself."""
+
+    def release(self) -> None:
+        """Nothing to free."""
+
+
+_NO_SLOT = _NoSlot()
 
 
 def _wait_for_slot(job_id: str, workspace: Workspace, store: JobStore) -> Slot | None:

@@ -5,6 +5,8 @@ closes in between, the record would stay queued forever. A daemon thread in the 
 (`JobSupervisor`) therefore starts every queued job that no live process has claimed for a few
 seconds, and marks running jobs whose process died as interrupted. At server start,
 `resume_interrupted_jobs` puts interrupted jobs back in the queue, so a restart resumes them.
+With MISCOPE_JOBS=celery the supervisor sends orphans to the Celery workers (once per server
+process) and re-queues jobs whose worker died, as each worker's watchdog does.
 """
 
 from __future__ import annotations
@@ -68,13 +70,19 @@ class JobSupervisor:
     def tick(self) -> list[str]:
         """One sweep: mark dead jobs interrupted, start orphaned queued jobs; return started ids."""
         from miscope_core.workspace import Workspace
+        from services.celery_jobs import job_backend, recover_lost_jobs
         from services.launch import start_job
 
         workspace = Workspace.open(self.root)
         store = JobStore(workspace.jobs_db)
+        celery = job_backend() == "celery"
+        if celery:  # a job whose worker died goes back to the workers
+            recover_lost_jobs(workspace.root)
         store.mark_stale_interrupted()
         started, now = [], time.monotonic()
-        self._started = {k: t for k, t in self._started.items() if now - t < SPAWN_PATIENCE_S}
+        # a job sent to Celery waits in the broker unclaimed: send it once per server
+        patience = float("inf") if celery else SPAWN_PATIENCE_S
+        self._started = {k: t for k, t in self._started.items() if now - t < patience}
         for job in store.orphans(self.grace_s):
             if job.id in self._started:
                 continue  # spawned moments ago; its process may still be importing

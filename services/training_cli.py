@@ -96,10 +96,11 @@ def follow_job(workspace, job_id: str) -> int:
             bar.show(job)
             if not job.active:
                 break
-            if process.poll() is not None:  # gone without closing its record
+            if process is not None and process.poll() is not None:  # gone, record open
                 store.mark_stale_interrupted()
             time.sleep(POLL_S)
-    process.wait()
+    if process is not None:  # None: a Celery worker runs it (MISCOPE_JOBS=celery)
+        process.wait()
     return _summarize(store.get(job_id))
 
 

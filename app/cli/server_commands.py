@@ -18,8 +18,10 @@ def add_parser(sub, data_dir_parent) -> None:
     p = sub.add_parser(
         "worker",
         parents=[data_dir_parent],
-        help="run a Celery worker for dashboard jobs (needs the celery extra)",
+        help="run a Celery worker for jobs on MISCOPE_REDIS_URL (needs the celery extra)",
     )
+    p.add_argument("--concurrency", type=int, default=1, help="jobs run at once (default 1)")
+    p.add_argument("--name", help="worker name, e.g. gpu1@%%h (default: celery@<host>)")
     p.set_defaults(func=_run_worker)
 
 
@@ -40,5 +42,5 @@ def _run_demo(args) -> int:
 def _run_worker(args) -> int:
     from app.server import worker
 
-    worker(data_dir=args.data_dir)
+    worker(data_dir=args.data_dir, concurrency=args.concurrency, name=args.name)
     return 0

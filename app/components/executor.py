@@ -1,4 +1,5 @@
-"""Starting a job record from a page: a Dash background callback (DiskcacheManager).
+"""Starting a job record from a page: a Dash background callback (DiskcacheManager, or
+Dash's CeleryManager with MISCOPE_JOBS=celery, where it sends each job to the workers).
 
 The background process starts the job in its own session and waits for it. Dash kills a
 background callback's process when the page re-triggers it or a newer run replaces it; the job
@@ -53,9 +54,14 @@ def start_and_wait(data_dir: str, job_ids) -> dict[str, object]:
     workspace, processes, outcome = Workspace.open(data_dir), {}, {}
     for job_id in dict.fromkeys(i for i in ids[:MAX_IDS] if isinstance(i, str)):
         try:
-            processes[job_id] = start_job(workspace, job_id)
+            process = start_job(workspace, job_id)
         except (KeyError, JobStateError) as exc:
             outcome[job_id] = str(exc.args[0] if exc.args else exc)
+            continue
+        if process is None:  # MISCOPE_JOBS=celery: a worker runs it; its record reports
+            outcome[job_id] = "sent to the Celery workers"
+        else:
+            processes[job_id] = process
     return {**outcome, **{job_id: p.wait() for job_id, p in processes.items()}}
 
 
