@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from miscope_core.checkpoint_names import resume_point_path
 from miscope_core.families import Batch, get_family
 from miscope_core.io import CorruptFileError, save_npz_atomic
 from miscope_core.models.functional import forward_logits
@@ -228,19 +229,34 @@ class _SeedGroup:
     def _member_weights(self, index: int) -> dict[str, torch.Tensor]:
         return {name: stacked[index].detach() for name, stacked in self.weights.items()}
 
+    def _member_state(self, index: int, epoch: int, stacked_optimizer: dict) -> ResumeState:
+        return ResumeState(
+            epoch=epoch,
+            weights=self._member_weights(index),
+            optimizer=_member_optimizer_state(stacked_optimizer, index),
+            torch_rng=self.torch_rngs[index],
+            data_rng=self.data_rngs[index].get_state(),
+            metrics=self.metrics[index],
+        )
+
     def _save_resume(self, epoch: int) -> None:
         stacked = self.optimizer.state_dict()
         for index in self._active():
-            ResumeState(
-                epoch=epoch,
-                weights=self._member_weights(index),
-                optimizer=_member_optimizer_state(stacked, index),
-                torch_rng=self.torch_rngs[index],
-                data_rng=self.data_rngs[index].get_state(),
-                metrics=self.metrics[index],
-            ).save(self.paths[index].resume)
+            self._member_state(index, epoch, stacked).save(self.paths[index].resume)
             self._save_metrics(index, epoch)
             self._write_record(index, "training", epoch)
+
+    def _keep_resume_points(self, epoch: int) -> None:
+        """Every resume_every epochs, keep each member's exact state (as train_variant does,
+        for `miscope densify`)."""
+        every = self.specs[0].training.resume_every
+        if not every or epoch == 0 or epoch % every:
+            return
+        stacked = self.optimizer.state_dict()
+        for index in self._active():
+            path = resume_point_path(self.paths[index].checkpoints, epoch)
+            if not path.exists():
+                self._member_state(index, epoch, stacked).save(path, keep_previous=False)
 
     def _save_metrics(self, index: int, n_epochs: int) -> None:
         arrays = {k: v[:n_epochs] for k, v in self.metrics[index].items()}
@@ -317,6 +333,7 @@ class _SeedGroup:
             if should_stop():
                 self._save_resume(epoch)
                 return "cancelled"
+            self._keep_resume_points(epoch)
             saved = self._save_checkpoints(epoch)
             row = self._record_eval(epoch, None) if epoch == epochs else self._step(epoch)
             self.epochs_done = epoch
