@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -43,8 +42,9 @@ from miscope_core.training.records import (
 from miscope_core.training.state import ResumeState, load_resume_state
 from miscope_core.training.trainer import (
     ProgressCallback,
-    TrainingProgress,
     TrainingResult,
+    initial_model_weights,
+    run_epochs,
     train_variant,
 )
 from miscope_core.variants import VariantSpec, check_stored_settings
@@ -126,8 +126,6 @@ class _SeedGroup:
     """The stacked weights, optimizer, data streams and metrics of K members."""
 
     def __init__(self, family, specs, paths, env: RunEnvironment, states):
-        from miscope_core.models.bridge import build_bridge
-
         self.family, self.specs, self.paths, self.env = family, specs, paths, env
         self.k, self.device = len(specs), env.device
         self.cfg = family.model_config(specs[0].params)
@@ -135,10 +133,9 @@ class _SeedGroup:
         self.probes = [family.build_probe(s.params) for s in specs]
         self.schedules = [set(s.checkpoint_epochs()) for s in specs]
         members, self.torch_rngs = [], []
-        for s in specs:  # as train_variant: seed the global stream, then draw the weights
-            torch.manual_seed(family.model_seed(s.params))
-            bridge = build_bridge(self.cfg, family.model_seed(s.params), env.device)
-            members.append({n: p.detach() for n, p in bridge.state_dict().items()})
+        for s in specs:  # as train_variant, then each member's state of torch's global stream
+            weights = initial_model_weights(family, s, self.cfg, env.device)
+            members.append({n: p.detach() for n, p in weights.items()})
             self.torch_rngs.append(torch.get_rng_state())
         self.weights = {
             name: torch.stack([m[name] for m in members]).requires_grad_(
@@ -246,7 +243,7 @@ class _SeedGroup:
             self._save_metrics(index, epoch)
             self._write_record(index, "training", epoch)
 
-    def _keep_resume_points(self, epoch: int) -> None:
+    def _keep_resume_point(self, epoch: int) -> None:
         """Every resume_every epochs, keep each member's exact state (as train_variant does,
         for `miscope densify`)."""
         every = self.specs[0].training.resume_every
@@ -328,26 +325,13 @@ class _SeedGroup:
     def loop(self, on_progress, should_stop, resume_every_s: float) -> str:
         """Train from start_epoch to the end; 'complete' or 'cancelled'."""
         epochs = self.specs[0].training.epochs
-        started = last_save = time.monotonic()
-        for epoch in range(self.start_epoch, epochs + 1):
-            if should_stop():
-                self._save_resume(epoch)
-                return "cancelled"
-            self._keep_resume_points(epoch)
-            saved = self._save_checkpoints(epoch)
-            row = self._record_eval(epoch, None) if epoch == epochs else self._step(epoch)
-            self.epochs_done = epoch
-            now = time.monotonic()
-            if epoch < epochs and (saved or now - last_save > resume_every_s):
-                self._save_resume(epoch + 1)
-                last_save = now
-            if on_progress:
-                on_progress(TrainingProgress(epoch, epochs, row, saved, now - started))
+        return run_epochs(self, epochs, on_progress, should_stop, resume_every_s)
+
+    def _finish(self, epochs: int) -> None:
         self._save_resume(epochs)
         for index in self._active():
             self._save_metrics(index, epochs + 1)
             self._write_record(index, "complete", epochs)
-        return "complete"
 
     def _save_checkpoints(self, epoch: int) -> bool:
         saved = False

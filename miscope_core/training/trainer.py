@@ -133,6 +133,30 @@ def train_variant(
     )
 
 
+def initial_model_weights(
+    family: Family, spec: VariantSpec, cfg: ModelConfig, device: str
+) -> dict[str, torch.Tensor]:
+    """The weights a run of `spec` starts from: the bridge's init drawn after seeding torch's
+    global stream with the model seed, then whatever the family draws itself."""
+    from miscope_core.models.bridge import build_bridge
+
+    torch.manual_seed(family.model_seed(spec.params))
+    weights = dict(
+        build_bridge(cfg, family.model_seed(spec.params), device).state_dict(keep_vars=True)
+    )
+    initial = family.initial_weights(spec.params, cfg)
+    unknown = sorted(set(initial) - set(weights))
+    if unknown:
+        raise ValueError(
+            f"Family '{family.name}' initializes unknown weights {unknown}; "
+            f"the model has {sorted(weights)}"
+        )
+    with torch.no_grad():
+        for name, value in initial.items():
+            weights[name].copy_(value)
+    return weights
+
+
 class _TrainingRun:
     """State of one training process: model weights, optimizer, data, metrics."""
 
@@ -147,18 +171,13 @@ class _TrainingRun:
     ):
         """replay_from: "latest" resumes the run itself; a ResumeState (or None: epoch 0)
         replays from there without touching the run's records (densify)."""
-        from miscope_core.models.bridge import build_bridge
-
         self.family, self.spec, self.paths, self.env = family, spec, paths, env
         device = self.device = env.device
         self.probe = family.build_probe(spec.params)
         self.schedule = set(schedule)
         self.cfg: ModelConfig = family.model_config(spec.params)
         self.task = family.make_task(spec.params, device, training=spec.training)
-        torch.manual_seed(family.model_seed(spec.params))
-        bridge = build_bridge(self.cfg, family.model_seed(spec.params), device)
-        self.weights = dict(bridge.state_dict(keep_vars=True))
-        self._apply_initial_weights(family.initial_weights(spec.params, self.cfg))
+        self.weights = initial_model_weights(family, spec, self.cfg, device)
         trainable = []
         for name, param in self.weights.items():
             param.requires_grad_(not family.is_frozen_parameter(name))
@@ -185,17 +204,6 @@ class _TrainingRun:
         else:
             self.write_record("training", 0)
         self.epochs_done = self.start_epoch
-
-    def _apply_initial_weights(self, initial: Mapping[str, torch.Tensor]) -> None:
-        unknown = sorted(set(initial) - set(self.weights))
-        if unknown:
-            raise ValueError(
-                f"Family '{self.family.name}' initializes unknown weights {unknown}; "
-                f"the model has {sorted(self.weights)}"
-            )
-        with torch.no_grad():
-            for name, value in initial.items():
-                self.weights[name].copy_(value)
 
     def finished(self, epochs: int) -> bool:
         """Whether a run to `epochs` has nothing left to do. A kill after the last resume save
@@ -294,32 +302,19 @@ class _TrainingRun:
         return row
 
     def loop(self, on_progress, should_stop, resume_every_s: float) -> str:
-        epochs = self.spec.training.epochs
-        started = last_resume_save = time.monotonic()
-        for epoch in range(self.start_epoch, epochs + 1):
-            if should_stop():
-                self._save_resume(epoch)
-                return "cancelled"
-            self._keep_resume_point(epoch)
-            saved = epoch in self.schedule
-            if saved:
-                save_checkpoint(
-                    self.paths.checkpoints, epoch, {k: v.detach() for k, v in self.weights.items()}
-                )
-            if epoch == epochs:
-                row = self._record_eval(epoch, None)
-            else:
-                row = self._step(epoch)
-            self.epochs_done = epoch
-            now = time.monotonic()
-            if epoch < epochs and (saved or now - last_resume_save > resume_every_s):
-                self._save_resume(epoch + 1)
-                last_resume_save = now
-            if on_progress:
-                on_progress(TrainingProgress(epoch, epochs, row, saved, now - started))
+        return run_epochs(self, self.spec.training.epochs, on_progress, should_stop, resume_every_s)
+
+    def _save_checkpoints(self, epoch: int) -> bool:
+        if epoch not in self.schedule:
+            return False
+        save_checkpoint(
+            self.paths.checkpoints, epoch, {k: v.detach() for k, v in self.weights.items()}
+        )
+        return True
+
+    def _finish(self, epochs: int) -> None:
         self._save_resume(epochs)
         self._save_metrics(epochs + 1)
-        return "complete"
 
     def replay(self, until: int, written: list[int], on_progress, should_stop) -> None:
         """Re-train from the restored epoch to `until`, writing the schedule's missing
@@ -358,6 +353,31 @@ class _TrainingRun:
         loss.backward()
         self.optimizer.step()
         return row
+
+
+def run_epochs(run, epochs: int, on_progress, should_stop, resume_every_s: float) -> str:
+    """The epoch loop of a run (one variant, or a seed group): 'complete' or 'cancelled'.
+
+    Each epoch: keep a resume point when due, save the scheduled checkpoint, step (the last
+    epoch only evaluates), save the resume state after a checkpoint or every resume_every_s.
+    """
+    started = last_resume_save = time.monotonic()
+    for epoch in range(run.start_epoch, epochs + 1):
+        if should_stop():
+            run._save_resume(epoch)
+            return "cancelled"
+        run._keep_resume_point(epoch)
+        saved = run._save_checkpoints(epoch)
+        row = run._record_eval(epoch, None) if epoch == epochs else run._step(epoch)
+        run.epochs_done = epoch
+        now = time.monotonic()
+        if epoch < epochs and (saved or now - last_resume_save > resume_every_s):
+            run._save_resume(epoch + 1)
+            last_resume_save = now
+        if on_progress:
+            on_progress(TrainingProgress(epoch, epochs, row, saved, now - started))
+    run._finish(epochs)
+    return "complete"
 
 
 def load_metrics(paths: VariantPaths) -> dict[str, np.ndarray]:
