@@ -305,6 +305,7 @@ class ComparisonView(FigureDisplay):
                     trace.showscale = False
                 grid.add_trace(trace, row=row + 1, col=col + 1)
             if not scene:
+                copy_regime_bands(fig, grid, row + 1, col + 1)
                 grid.update_xaxes(
                     title_text=fig.layout.xaxis.title.text,
                     row=row + 1,
@@ -371,6 +372,16 @@ class ComparisonView(FigureDisplay):
         first = self.comparison.variants[0]
         stem = "compare_" + "_".join(v.id for v in self.comparison.variants)
         return first.source.workspace.exports, f"{stem}_{self.name}"
+
+
+def copy_regime_bands(panel, grid, row: int, col: int) -> None:
+    """Each variant's own training-regime bands (miscope_core.views.regimes) into its cell."""
+    subplot = grid.get_subplot(row, col)
+    xref = subplot.xaxis.plotly_name.replace("axis", "")
+    yref = subplot.yaxis.plotly_name.replace("axis", "") + " domain"
+    for shape in panel.layout.shapes:
+        if (shape.name or "").startswith("regime_"):
+            grid.add_shape({**shape.to_plotly_json(), "xref": xref, "yref": yref})
 
 
 def key_frequencies(variant) -> list[int] | None:

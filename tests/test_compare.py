@@ -17,7 +17,12 @@ def three(tmp_path_factory):
             root,
             params={"seed": seed},
             training={"epochs": epochs},
-            analyzers=["parameters.snapshot", "parameters.trajectory", "embedding.basis_norms"],
+            analyzers=[
+                "parameters.snapshot",
+                "parameters.trajectory",
+                "embedding.basis_norms",
+                "training.regimes",
+            ],
         )
         ids.append(paths.root.name)
     return [load_variant(i, data_dir=root) for i in ids]
@@ -70,3 +75,14 @@ def test_shared_trajectory_show_in_a_terminal_writes_offline_html(three, capsys)
     assert path is not None and path.exists() and path.suffix == ".html"
     assert "cdn.plot.ly/plotly" not in path.read_text()[:5000]  # plotly.js inline, not a CDN
     assert str(path) in capsys.readouterr().out
+
+
+def test_grid_panels_keep_each_variants_regime_bands(three):
+    """Compare draws every variant's own training.regimes bands in its cell."""
+    figure = compare(three).view("loss_curves", overlay=False).figure()
+    bands = [s for s in figure.layout.shapes if (s.name or "").startswith("regime_")]
+    assert {s.xref for s in bands} == {"x", "x2", "x3"}
+    for index, variant in enumerate(three):
+        n_regimes = int(variant.source.cross_epoch("training.regimes")["n_regimes"])
+        cell = "x" if index == 0 else f"x{index + 1}"
+        assert len([s for s in bands if s.xref == cell]) == n_regimes

@@ -39,3 +39,12 @@ def test_progress_views_say_no_key_frequencies_yet(tiny_source):
     assert "no key frequencies yet" in figure.layout.meta["what"]
     restricted = next(t for t in figure.data if t.name.startswith("restricted"))
     assert np.all(np.isnan(np.asarray(restricted.y, dtype=float)))
+
+
+def test_regimes_view_on_both_families(tiny_source, tiny_induction_source):
+    from miscope_core.views.render import render_for_source
+
+    for source in (tiny_source, tiny_induction_source):
+        figure = render_for_source(source, "training.regimes")
+        assert "regimes by BIC" in figure.layout.meta["what"]
+        assert any((s.name or "").startswith("regime_") for s in figure.layout.shapes)
