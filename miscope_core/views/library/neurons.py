@@ -163,26 +163,16 @@ def render_specialization_history(data: dict[str, Any]) -> go.Figure:
             go.Scatter(x=data["epochs"], y=data["series"][key], name=label, mode="lines+markers"),
             secondary_y=False,
         )
-    figure.add_trace(
-        go.Scatter(
-            x=data["epochs"],
-            y=data["series"]["specialized_total"],
-            name="specialized neurons",
-            mode="lines+markers",
-            line={"dash": "dot"},
-        ),
-        secondary_y=True,
-    )
-    figure.add_trace(
-        go.Scatter(
-            x=data["epochs"],
-            y=data["series"]["dead_count"],
-            name="dead / constant neurons",
-            mode="lines",
-            line={"dash": "dash"},
-        ),
-        secondary_y=True,
-    )
+    for key, label, mode, dash in (
+        ("specialized_total", "specialized neurons", "lines+markers", "dot"),
+        ("dead_count", "dead / constant neurons", "lines", "dash"),
+    ):
+        figure.add_trace(
+            go.Scatter(
+                x=data["epochs"], y=data["series"][key], name=label, mode=mode, line={"dash": dash}
+            ),
+            secondary_y=True,
+        )
     add_epoch_cursor(figure, data["epoch"])
     figure.update_xaxes(title_text="epoch")
     figure.update_yaxes(

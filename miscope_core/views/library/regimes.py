@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from miscope_core.views.library.calibration import add_phase_markers
+from miscope_core.views.library.progress import make_lines_renderer
 from miscope_core.views.regimes import REGIMES
 from miscope_core.views.registry import ACROSS_EPOCHS, ViewSpec, register_view
 from miscope_core.views.source import VariantSource
-from miscope_core.views.style import add_epoch_cursor
 
 
 def load_regimes(source: VariantSource, epoch: int) -> dict[str, Any]:
@@ -31,35 +32,21 @@ def load_regimes(source: VariantSource, epoch: int) -> dict[str, Any]:
     return {
         "epoch": epoch,
         "epochs": np.asarray(arrays["epochs"]),
-        "components": np.asarray(arrays["components"], dtype=np.float64),
+        "lines": {
+            f"summary PC{i + 1}": column
+            for i, column in enumerate(np.asarray(arrays["components"], dtype=np.float64).T)
+        },
         "phases": phases,
         "title_detail": f" ({summary})",
     }
 
 
+LINES = make_lines_renderer("standardized summary metrics (principal component)")
+
+
 def render_regimes(data: dict[str, Any]) -> go.Figure:
     """One line per component; dotted lines at the loss-based phase boundaries."""
-    figure = go.Figure()
-    for index in range(data["components"].shape[1]):
-        figure.add_trace(
-            go.Scatter(
-                x=data["epochs"],
-                y=data["components"][:, index],
-                name=f"summary PC{index + 1}",
-                mode="lines+markers",
-            )
-        )
-    for name, epoch in data["phases"].items():
-        figure.add_vline(
-            x=epoch,
-            line={"color": "#555555", "width": 1, "dash": "dot"},
-            annotation_text=name.replace("_", " "),
-            annotation_font={"size": 9},
-        )
-    add_epoch_cursor(figure, data["epoch"])
-    figure.update_xaxes(title_text="epoch")
-    figure.update_yaxes(title_text="standardized summary metrics (principal component)")
-    return figure
+    return add_phase_markers(LINES(data), data["phases"])
 
 
 register_view(
