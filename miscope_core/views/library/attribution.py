@@ -11,7 +11,7 @@ from miscope_core.views.library.graduation import (
     make_fixed_heatmap_renderer,
     make_share_heatmap_renderer,
 )
-from miscope_core.views.library.progress import make_lines_renderer
+from miscope_core.views.library.progress import key_label, make_lines_renderer
 from miscope_core.views.registry import CROSS_EPOCH, PER_EPOCH, ViewSpec, register_view
 from miscope_core.views.source import VariantSource
 from miscope_core.views.style import (
@@ -65,14 +65,6 @@ def load_frequency_variance(source: VariantSource, epoch: int) -> dict[str, Any]
     }
 
 
-def key_detail(source: VariantSource, keys: np.ndarray) -> str:
-    """' (key frequencies k=2, k=5)' or ' (no key frequencies yet)'."""
-    if len(keys) == 0:
-        return " (no key frequencies yet: nothing to attribute)"
-    labels = source.frequency_labels(int(max(keys)))
-    return f" (key frequencies {', '.join(labels[int(k) - 1] for k in keys)})"
-
-
 def load_key_variance(source: VariantSource, epoch: int) -> dict[str, Any]:
     """Share of the centred logit variance explained by the key frequencies over training."""
     arrays = source.cross_epoch(KEY_ANALYZER)
@@ -83,7 +75,7 @@ def load_key_variance(source: VariantSource, epoch: int) -> dict[str, Any]:
             "cos and sin terms": arrays["key_variance_explained"],
             "cos terms only (the paper's measure)": arrays["key_cos_variance_explained"],
         },
-        "title_detail": key_detail(source, arrays["key_frequencies"]),
+        "title_detail": key_label(source, arrays),
     }
 
 
@@ -108,7 +100,7 @@ def load_single_excluded(source: VariantSource, epoch: int) -> dict[str, Any]:
         "losses": losses,
         "labels": source.frequency_labels(losses.shape[1]),
         "keys": {int(k) for k in arrays["key_frequencies"]},
-        "title_detail": key_detail(source, arrays["key_frequencies"]),
+        "title_detail": key_label(source, arrays),
     }
 
 
