@@ -73,6 +73,27 @@ class Variant:
         checkpoint."""
         return BoundView(self.source, name, self.epoch, **params)
 
+    def densify(self, start: int, stop: int, every: int = 1, analyze: bool = True):
+        """Re-train epochs start..stop from the nearest exact resume point, saving a checkpoint
+        every `every` epochs (byte-identical to a dense run), then extend the analyses the
+        variant has to the new checkpoints. Runs here, under the variant's write lock; the
+        dashboard and `miscope densify` run it as a job. Returns a DensifyResult."""
+        from miscope_core.notebook_jobs import densify_variant_window
+
+        return densify_variant_window(self.source, start, stop, every, analyze)
+
+    def intervene(
+        self, action: str = "ablate", component: Any = "heads", how: str = "mean", **params: Any
+    ) -> BoundView:
+        """Run an intervention at every checkpoint and return its view: "ablate" (necessity
+        curves) or "patch" (cross-checkpoint patching matrix). `component`: "heads",
+        "key_frequencies", "frequency_clusters", one component record or a list of them
+        (docs/interventions.md); `how`: "zero", "mean" or "resample"."""
+        from miscope_core.notebook_jobs import run_intervention
+
+        view = run_intervention(self.source, action, component, how, params)
+        return self.view(view)
+
     def available_views(self) -> list[ViewAvailability]:
         """Every view with whether it can be drawn here and, if not, why."""
         return available_views(self.source)

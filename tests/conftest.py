@@ -9,6 +9,7 @@ import pytest
 
 TINY_PARAMS = {"prime": 13, "train_fraction": 0.5, "seed": 0, "data_seed": 0}
 TINY_TRAINING = {"epochs": 40, "checkpoints": "every:10"}
+INTERVENTIONS = ("interventions.ablation", "interventions.patching")
 # landscape.llc and its sweep are not in the default battery (hundreds of SGLD steps per
 # checkpoint); the shared fixtures run them at a few steps so that their views have artifacts.
 CHEAP_LLC = {
@@ -56,6 +57,8 @@ def train_and_analyze(
     spec = VariantSpec(family, resolved, config)
     result = train_variant(spec, workspace, device="cpu")
     run_analysis(result.paths, analyzers=analyzers, device="cpu")
+    if analyzers is None:  # the opt-in interventions too, so every catalog view can render
+        run_analysis(result.paths, analyzers=list(INTERVENTIONS), device="cpu")
     return workspace, result.paths
 
 

@@ -15,6 +15,7 @@ import flask
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
 
 from app.components.common import error_alert, page_header, state_badge
+from app.components.densify import densify_card, register_densify_callbacks
 from app.components.panels import PICKER_HEIGHT, panel_card, slider_marks, view_options
 from app.context import current_workspace
 from services.figures import (
@@ -77,6 +78,7 @@ def layout(
     return html.Div(
         [
             toolbar(variant, catalog, epochs, index),
+            densify_card(epochs),  # issue 16: zoom-in retraining (app/components/densify.py)
             html.Div(
                 [dbc.Alert(p, color="warning", className="py-2 small mb-2") for p in problems]
             ),
@@ -265,6 +267,7 @@ def toolbar(variant: str, catalog, epochs: list[int], index: int) -> html.Div:
 def register_callbacks(app, data_dir: str) -> None:
     """Panel building (server), scrubbing, play, click-to-jump and URL state (clientside)."""
     clientside(app)
+    register_densify_callbacks(app, data_dir)  # issue 16: the densify control
 
     @app.callback(
         Output({"type": "panel-graph", "index": MATCH}, "figure"),

@@ -110,3 +110,34 @@ def test_absurd_windows_are_refused(sparse_and_dense, start, stop, every, messag
 def test_resume_every_is_validated():
     with pytest.raises(ValidationError, match="resume_every"):
         spec("every:10", resume_every=-1)
+
+
+def test_service_plan_takes_form_text_and_reports_disk_cost(sparse_and_dense):
+    from services.densify import plan_densify_request, resume_points
+
+    sparse, _ = sparse_and_dense
+    workspace = Workspace.open(sparse.root.parents[2])
+    plan = plan_densify_request(workspace, sparse.root.name, "1", " 2 ", "1")
+    assert plan.new_epochs == [1, 2] and plan.replay_epochs == 2
+    points = resume_points(workspace, sparse.root.name)
+    assert points.epochs == [12, 24] and points.every == 12 and points.bytes > 0
+    assert "every 12 epochs, 2 saved" in points.summary and "MiB on disk" in points.summary
+    with pytest.raises(ValidationError, match="whole number of epochs, got 'x'"):
+        plan_densify_request(workspace, sparse.root.name, "x", 5, 1)
+
+
+def test_explore_densify_control_previews_the_plan(sparse_and_dense):
+    from dash import Dash
+
+    from app.components.densify import densify_card, plan_text, register_densify_callbacks
+
+    sparse, _ = sparse_and_dense
+    workspace = Workspace.open(sparse.root.parents[2])
+    assert "densify-plan" in {getattr(c, "id", None) for c in densify_card([0, 10]).children}
+    text = plan_text(workspace, sparse.root.name, 21, 22, 1)
+    assert text.startswith("2 new checkpoints; replays 10 epochs from epoch 12.")
+    assert "resume points: every 12 epochs, 2 saved" in text
+    assert "0 <= from < to <= 30" in plan_text(workspace, sparse.root.name, 5, 99, 1)
+    app = Dash(__name__)
+    register_densify_callbacks(app, str(workspace.root))
+    assert any("densify-plan.children" in key for key in app.callback_map)
