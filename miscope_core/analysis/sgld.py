@@ -40,8 +40,8 @@ class SGLDSettings:
     gamma: float = 1000.0
     nbeta: float = 0.0
     n_chains: int = 2
-    n_draws: int = 100
-    n_burnin: int = 50
+    n_draws: int = 90
+    n_burnin: int = 30
     batch_size: int = 128
     seed: int = 0
 

@@ -34,13 +34,14 @@ SOURCE = (
 # Chosen by the sweep recorded in docs/analyzers.md (quick preset, epochs 400 / 1 500 / 3 500):
 # gamma 1000 keeps every chain stationary within 150 steps, epsilon 1e-4 is the largest step
 # that stays a factor 3 below divergence (3e-4 diverges or escapes at memorising checkpoints).
+# 2 chains x (30 + 90) steps keep the cost within 3x the default battery (bench_analysis.py).
 SAMPLER_PARAMS = {
     "epsilon": 1e-4,
     "gamma": 1000.0,
     "nbeta": 0.0,
     "n_chains": 2,
-    "n_draws": 100,
-    "n_burnin": 50,
+    "n_draws": 90,
+    "n_burnin": 30,
     "batch_size": 128,
     "seed": 0,
 }
