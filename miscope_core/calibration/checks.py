@@ -228,6 +228,7 @@ def check_excluded_peak(run: RunEvidence) -> Check:
 
 
 MEMORIZED_LOSS = 1e-5  # CALIBRATION §7.3/§7.5b: "while train loss < 1e-5"
+EXCLUDED_RISE_MIN = 2.0  # from the memorized baseline; see check_excluded_rise
 
 
 def memorized_checkpoint(run: RunEvidence) -> int | None:
@@ -244,10 +245,13 @@ def check_excluded_rise(run: RunEvidence) -> Check:
 
     CALIBRATION's ≥ 5× (B 7.6×, G 11.7×) was measured from the memorization-phase minimum,
     taken while the model was still memorizing; from the memorized baseline no published
-    figure exists (the quick preset, seeds 999/598: 4.6×), so the verdict is the paper's
-    qualitative claim (a rise) and the figure is reported beside the references."""
+    figure exists (the quick preset, seeds 999/598: 4.6×). The bar, ≥ 2×, asks for a rise
+    that noise between checkpoints does not make (a flat or drifting curve reads ~1×) with
+    room for slower seeds; the figure is reported beside the references."""
     claim = "excluded loss rises after memorization while train loss stays < 1e-5"
-    expected = "> 1× with train loss < 1e-5 (reported; from the memorization minimum ≥ 5×)"
+    expected = (
+        f"≥ {EXCLUDED_RISE_MIN:g}× with train loss < 1e-5 (from the memorization minimum ≥ 5×)"
+    )
     source = "Nanda et al. 2023 §5.2; CALIBRATION §7.5b (B 7.6×, G 11.7×)"
     excluded, peak, _ = excluded_window(run)
     base = memorized_checkpoint(run)
@@ -263,7 +267,7 @@ def check_excluded_rise(run: RunEvidence) -> Check:
         claim,
         ratio,
         expected,
-        ratio > 1 and train_max < MEMORIZED_LOSS,
+        ratio >= EXCLUDED_RISE_MIN and train_max < MEMORIZED_LOSS,
         source,
         f"baseline {excluded[base]:.3g} at epoch {run.checkpoints[base]} (first checkpoint with "
         f"train loss < 1e-5) → peak {excluded[peak]:.3g} at {run.checkpoints[peak]}: "

@@ -174,3 +174,8 @@ def test_excluded_rise_is_measured_from_the_first_epoch_with_train_loss_below_1e
     # flat once memorized
     run.progress["excluded_loss"] = np.where(run.checkpoints >= 800, 2.0, 1.0)
     assert check_excluded_rise(run).status == FAIL
+    # a drift of 1.5x is not the rise the paper describes
+    run.progress["excluded_loss"] = np.where(run.checkpoints >= 800, 2.0, 1.0)
+    run.progress["excluded_loss"][17] = 3.0
+    check = check_excluded_rise(run)
+    assert np.isclose(check.measured, 1.5) and check.status == FAIL
