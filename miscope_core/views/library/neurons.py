@@ -72,9 +72,10 @@ def render_neuron_fractions(data: dict[str, Any]) -> go.Figure:
         )
     )
     figure.update_xaxes(title_text="frequency", type="category")
-    n_dead = int(np.sum(data["dead"]))
+    # the axis title stays the same over epochs (a changing one re-lays out the panel on every
+    # scrub step); neurons.specialization_over_training draws the dead count over training
     figure.update_yaxes(
-        title_text=f"MLP neuron (sorted by dominant frequency; {n_dead} dead/constant last)",
+        title_text="MLP neuron (sorted by dominant frequency; dead/constant neurons last)",
         showticklabels=False,
         autorange="reversed",
     )
