@@ -35,7 +35,8 @@ def spec(checkpoints: str, resume_every: int = 12, epochs: int = 30) -> VariantS
     return VariantSpec("modulo_addition", params, config)
 
 
-pytestmark = pytest.mark.slow
+# one worker builds the shared fixture
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("densify")]
 
 
 @pytest.fixture(scope="module")
