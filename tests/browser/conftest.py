@@ -6,9 +6,13 @@ import os
 import shutil
 
 import pytest
+from dash.testing.application_runners import BaseDashRunner
 from selenium.webdriver.chrome.options import Options
 
 os.environ.setdefault("DASH_TEST_CHROMEPATH", "/usr/bin/chromium")
+# dash_duo serves each app on the next port from 58050 in every process: give each pytest-xdist
+# worker (gw0, gw1, ...) its own range, or two workers' servers collide.
+BaseDashRunner._next_port = 58050 + 500 * int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:])
 CHROME_FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -40,7 +44,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tests/browser" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
-            item.add_marker(pytest.mark.xdist_group("browser"))
             if missing:
                 item.add_marker(
                     pytest.mark.skip(

@@ -13,8 +13,6 @@ import pytest
 
 from miscope_core.calibration.checks import PASS
 
-pytestmark = pytest.mark.xdist_group("reduced_calibration")  # one worker builds the shared fixture
-
 CORE = (
     "initial_loss",
     "reference_init",

@@ -35,8 +35,7 @@ def spec(checkpoints: str, resume_every: int = 12, epochs: int = 30) -> VariantS
     return VariantSpec("modulo_addition", params, config)
 
 
-# one worker builds the shared fixture
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("densify")]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

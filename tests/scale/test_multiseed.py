@@ -13,8 +13,6 @@ from miscope_core.training.trainer import load_metrics, train_variant
 from miscope_core.variants import VariantSpec
 from miscope_core.workspace import Workspace
 
-pytestmark = pytest.mark.xdist_group("multiseed")  # one worker builds the shared fixture
-
 FAMILY = get_family("modulo_addition")
 SEEDS = [0, 1, 2]
 # Documented in docs/scaling.md: a member may differ from its solo twin by float rounding

@@ -9,8 +9,6 @@ from miscope_core.comparison import compare
 from miscope_core.ensemble import column_quantiles, get_alignment, phase_event, reduce_band
 from miscope_core.notebook import load_variant
 
-pytestmark = pytest.mark.xdist_group("tiny_sweep")  # one worker builds the shared fixture
-
 
 @pytest.fixture(scope="module")
 def sixteen(tiny_sweep):

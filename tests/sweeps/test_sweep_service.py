@@ -23,8 +23,6 @@ from services.sweeps import (
 )
 from tests.conftest import TINY_SWEEP
 
-pytestmark = pytest.mark.xdist_group("tiny_sweep")  # one worker builds the shared fixture
-
 CLI_SWEEP = [
     "sweep",
     "modulo_addition",
