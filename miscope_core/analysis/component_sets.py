@@ -75,7 +75,15 @@ def _needed(store: ArtifactStore, analyzer: str, epoch: int) -> dict[str, np.nda
 
 def _key_frequencies(store: ArtifactStore, epoch: int, threshold: float) -> np.ndarray:
     spectra = _needed(store, "weights.frequency_spectra", epoch)
-    return key_frequencies(spectra, "W_E", threshold)
+    keys, gap = key_frequencies(spectra, "W_E", threshold)
+    if not len(keys):  # the same spectral-gap rule as progress.measures (issue 14.5)
+        raise ValueError(
+            f"No key frequencies stand apart in W_E at epoch {epoch} (spectral gap {gap:.2f}, "
+            f"needs >= 2): this run has not formed its Fourier circuit yet. Name the "
+            f'frequencies instead: {{"kind": "residual", "hook": "hook_embed", '
+            f'"frequencies": [k, ...]}}'
+        )
+    return keys
 
 
 def _frequency_clusters(store, epoch, keys, threshold, cfg: ModelConfig) -> list[dict[str, Any]]:

@@ -18,10 +18,14 @@ def variant(tiny_variant, tmp_path):
 
 
 def test_intervene_resolves_named_sets_and_returns_the_necessity_view(variant):
-    view = variant.intervene("ablate", ["key_frequencies", {"kind": "head", "layer": 0, "head": 2}])
+    # the tiny run has not grokked: no key frequencies stand apart, and the set says so
+    with pytest.raises(ValueError, match="No key frequencies stand apart"):
+        variant.intervene("ablate", "key_frequencies")
+    subspace = {"kind": "residual", "hook": "hook_embed", "frequencies": [1, 2]}
+    view = variant.intervene("ablate", [subspace, "heads"])
     assert view.spec.name == "interventions.necessity"
     names = list(variant.source.summary("interventions.ablation")["component_names"][-1])
-    assert names[0].startswith("W_E key subspace k={") and names[1] == "L0H2"
+    assert names[0] == "hook_embed W_E k={1,2}" and "L0H0" in names[1:]
     assert view.figure().data
     with pytest.raises(KeyError, match="component set"):
         variant.intervene("ablate", "key_frequency")
