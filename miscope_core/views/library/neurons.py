@@ -75,7 +75,7 @@ def render_neuron_fractions(data: dict[str, Any]) -> go.Figure:
     # the axis title stays the same over epochs (a changing one re-lays out the panel on every
     # scrub step); neurons.specialization_over_training draws the dead count over training
     figure.update_yaxes(
-        title_text="MLP neuron (sorted by dominant frequency; dead/constant neurons last)",
+        title_text="MLP neuron (by dominant frequency; dead last)",
         showticklabels=False,
         autorange="reversed",
     )
