@@ -231,10 +231,15 @@ def run_sweep(
 
 def _schedule(workspace, sweep_id, on_update, slots: int, poll_s: float) -> dict[str, Any]:
     record = load_sweep(workspace, sweep_id)
-    todo = sweep_launches(workspace, record)
     store, running = JobStore(workspace.jobs_db), []
+    # a job whose process died (killed, machine restarted) would stay "running" for ever and
+    # the sweep would wait on it: close it as interrupted, as the server's supervisor does, so
+    # its variant is launched again (it resumes from its last save)
+    store.mark_stale_interrupted()
+    todo = sweep_launches(workspace, record)
     while True:
         cancelled = load_sweep(workspace, sweep_id).get("cancelled")
+        store.mark_stale_interrupted()
         running = [j for j in running if store.get(j).active]
         while todo and not cancelled and len(running) < slots:
             launch = todo.pop(0)
