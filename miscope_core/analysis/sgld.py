@@ -112,7 +112,8 @@ def _run_chain(loss_of, center, trainable, n, nbeta, settings, generator) -> np.
     import torch
 
     weights = dict(center)
-    moving = {k: center[k].clone().requires_grad_(True) for k in trainable}
+    # in name order: the noise stream must not depend on the order a checkpoint file lists keys
+    moving = {k: center[k].clone().requires_grad_(True) for k in sorted(trainable)}
     weights.update(moving)
     batch = min(settings.batch_size, n)
     half_step, noise_scale = settings.epsilon / 2, math.sqrt(settings.epsilon)

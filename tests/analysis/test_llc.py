@@ -73,6 +73,22 @@ def test_same_seed_same_chains_other_seed_other_chains():
     assert first.loss_traces.shape == (2, 25)
 
 
+def test_the_chains_do_not_depend_on_the_order_of_the_weights():
+    """Checkpoint files list their tensors in no fixed order; the noise stream must not care."""
+    torch = pytest.importorskip("torch")
+    generator = torch.Generator().manual_seed(3)
+    center = {name: torch.randn(4, generator=generator) for name in ("b", "a", "c")}
+
+    def loss_of(weights, rows):
+        return sum(((weights[k] - center[k]) ** 2).sum() for k in center) + 1.0
+
+    settings = SGLDSettings(epsilon=1e-3, gamma=1.0, n_chains=1, n_draws=5, n_burnin=0)
+    shuffled = {k: center[k] for k in ("c", "a", "b")}
+    first = estimate_llc(loss_of, center, list(center), N_EXAMPLES, settings)
+    again = estimate_llc(loss_of, shuffled, list(shuffled), N_EXAMPLES, settings)
+    np.testing.assert_array_equal(first.loss_traces, again.loss_traces)
+
+
 def test_a_too_large_step_is_flagged_diverged():
     loss_of, weights = quadratic_model(3)
     wild = SGLDSettings(epsilon=0.5, gamma=1.0, n_chains=1, n_draws=40, n_burnin=0)

@@ -67,12 +67,20 @@ def training_loss_of(cfg, training: TrainingData):
 
 
 def sample_checkpoint(cfg, training: TrainingData, state, settings: SGLDSettings):
-    """(estimate, number of trainable parameters) for one checkpoint's state dict."""
+    """(estimate, number of trainable parameters) for one checkpoint's state dict.
+
+    Sampled under training's thread budget and deterministic algorithms: with several threads
+    the backward pass of the embedding lookup adds rows in a scheduling-dependent order, and the
+    same seed would give different chains (miscope_core/training/determinism.py).
+    """
     import torch
 
-    weights = {k: v.detach().to(training.tokens.device) for k, v in state.items()}
+    from miscope_core.training.determinism import deterministic_torch, resolve_threads
+
+    device = training.tokens.device
+    weights = {k: v.detach().to(device) for k, v in state.items()}
     trainable = training.trainable(weights)
-    with torch.enable_grad():
+    with torch.enable_grad(), deterministic_torch(resolve_threads(), str(device)):
         estimate = estimate_llc(
             training_loss_of(cfg, training), weights, trainable, training.n, settings
         )
