@@ -78,6 +78,14 @@ class LLCEstimate:
         """Mean of the per-chain estimates."""
         return float(np.mean(self.llc_chains))
 
+    @property
+    def standard_error(self) -> float:
+        """Standard error of `llc`: batch means within each chain (draws are autocorrelated),
+        chains independent."""
+        draws = self.nbeta * (self.loss_traces[:, self.n_burnin :].astype(np.float64))
+        per_chain = _batch_mean_error(draws)
+        return float(np.sqrt(np.sum(per_chain**2)) / len(per_chain))
+
 
 def estimate_llc(
     loss_of: LossOf,

@@ -140,10 +140,38 @@ def test_llc_shape_check_passes_on_rise_then_fall_and_fails_on_a_rising_curve(tm
     assert check_llc_shape(LLCRun(tmp_path / "b", rising)).status == FAIL
 
 
-def test_llc_chain_stability_check_reads_the_relative_spread(tmp_path):
-    from miscope_core.calibration.checks import FAIL, PASS, check_llc_chain_stability
+def test_llc_repeatability_check_compares_with_a_second_seed(tiny_variant, monkeypatch):
+    """Resampling with the stored seed reproduces the stored curve; the check then compares
+    a curve from the next seed and fails when the two are far apart."""
+    import miscope_core.analysis.analyzers.llc as llc_module
+    from miscope_core.calibration import checks
+    from miscope_core.calibration.evidence import RunEvidence
+    from tests.conftest import CHEAP_LLC
 
-    assert check_llc_chain_stability(LLCRun(tmp_path / "a", GROKKING_LLC)).status == PASS
-    spread = {e: [v[0] * 0.7, v[0] * 1.3] for e, v in GROKKING_LLC.items()}
-    check = check_llc_chain_stability(LLCRun(tmp_path / "b", spread))
-    assert check.status == FAIL and check.measured == pytest.approx(0.3 * np.sqrt(2), rel=1e-6)
+    _, paths = tiny_variant
+    run = RunEvidence.open(paths)
+    summary = run.store.load_summary("landscape.llc")
+    epochs = summary["epochs"][1:3]
+    settings = {**llc_module.SAMPLER_PARAMS, **CHEAP_LLC["landscape.llc"]}
+    again, again_se = llc_module.resample_llc(paths, epochs, **settings)
+    np.testing.assert_array_equal(again, summary["llc"][1:3])
+    np.testing.assert_array_equal(again_se, summary["llc_se"][1:3])
+
+    seeds = []
+    real = llc_module.resample_llc
+
+    def resample(paths, epochs, **sampler):
+        seeds.append(sampler["seed"])
+        return real(paths, epochs, **sampler)
+
+    monkeypatch.setattr(llc_module, "resample_llc", resample)
+    check = checks.check_llc_repeatability(run)
+    assert seeds == [1] and np.isfinite(check.measured) and "standard errors" in check.detail
+
+    def doubled(paths, epochs, **sampler):
+        index = np.searchsorted(summary["epochs"], epochs)
+        return 2 * summary["llc"][index], summary["llc_se"][index]
+
+    monkeypatch.setattr(llc_module, "resample_llc", doubled)
+    check = checks.check_llc_repeatability(run)
+    assert check.status == checks.FAIL and check.measured == pytest.approx(2 / 3)

@@ -87,11 +87,37 @@ def sample_checkpoint(cfg, training: TrainingData, state, settings: SGLDSettings
     return estimate, sum(weights[name].numel() for name in trainable)
 
 
+def resample_llc(paths, epochs, device: str = "cpu", **sampler) -> tuple[np.ndarray, np.ndarray]:
+    """(LLC, standard error) of a trained variant at `epochs`, estimated afresh with `sampler`
+    settings (e.g. another seed: the repeatability check's second estimate)."""
+    from miscope_core.analysis.inputs import training_data
+    from miscope_core.families import get_family
+    from miscope_core.io import read_json
+    from miscope_core.training.checkpoints import load_checkpoint
+    from miscope_core.variants import VariantSpec
+
+    spec = VariantSpec.from_dict(read_json(paths.variant_json, expect=dict))
+    family = get_family(spec.family)
+    training = training_data(family, spec, device)
+    settings = SGLDSettings(**sampler)
+    estimates = [
+        sample_checkpoint(
+            family.model_config(spec.params),
+            training,
+            load_checkpoint(paths.checkpoints, int(epoch)),
+            settings,
+        )[0]
+        for epoch in epochs
+    ]
+    return np.array([e.llc for e in estimates]), np.array([e.standard_error for e in estimates])
+
+
 def estimate_arrays(estimate: LLCEstimate, n_parameters: int, tolerance: float) -> dict:
     """The per-checkpoint arrays of landscape.llc for one estimate."""
     flags = chain_diagnostics(estimate, n_parameters, tolerance)
     return {
         "llc": np.float64(estimate.llc),
+        "llc_se": np.float64(estimate.standard_error),
         "llc_chains": estimate.llc_chains.astype(np.float64),
         "init_loss": np.float64(estimate.init_loss),
         "nbeta": np.float64(estimate.nbeta),
@@ -113,10 +139,11 @@ def compute_llc(inputs: EpochInputs, stationarity_tolerance: float = 0.2, **samp
 
 
 def summarize_llc(arrays, **_) -> dict[str, np.ndarray]:
-    """Mean, spread across chains, L_n(w*) and the number of flagged chains."""
+    """Mean, its standard error, spread across chains, L_n(w*) and the flagged chains."""
     chains = arrays["llc_chains"]
     return {
         "llc": arrays["llc"],
+        "llc_se": arrays["llc_se"],
         "llc_std": np.std(chains, ddof=1) if len(chains) > 1 else np.float64(np.nan),
         "init_loss": arrays["init_loss"],
         "diverged_chains": np.int32(np.sum(arrays["diverged"])),
@@ -134,6 +161,7 @@ register_analyzer(
         compute=compute_llc,
         outputs=(
             "llc",
+            "llc_se",
             "llc_chains",
             "init_loss",
             "nbeta",
@@ -143,8 +171,16 @@ register_analyzer(
         ),
         params={**SAMPLER_PARAMS, "stationarity_tolerance": 0.2},
         summarize=summarize_llc,
-        summary_outputs=("llc", "llc_std", "init_loss", "diverged_chains", "nonstationary_chains"),
+        summary_outputs=(
+            "llc",
+            "llc_se",
+            "llc_std",
+            "init_loss",
+            "diverged_chains",
+            "nonstationary_chains",
+        ),
         needs_model=True,
+        version=2,  # 2: noise drawn in parameter-name order (same seed, same chains); llc_se
         in_default_battery=False,
         source=SOURCE,
     )
@@ -238,6 +274,7 @@ register_analyzer(
             "diverged",
             "stationary",
         ),
+        version=2,  # 2: noise drawn in parameter-name order (same seed, same chains)
         params={
             "epsilons": "3e-5,1e-4,3e-4",
             "gammas": "100,1000,10000",

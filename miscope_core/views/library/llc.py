@@ -45,7 +45,7 @@ def chain_status(diverged: np.ndarray, stationary: np.ndarray) -> list[str]:
 
 # --- LLC over training ----------------------------------------------------------------------
 def load_llc_over_training(source: VariantSource, epoch: int) -> dict[str, Any]:
-    """LLC per checkpoint (mean and spread over chains), flagged checkpoints, loss curves and
+    """LLC per checkpoint (mean and its uncertainty), flagged checkpoints, loss curves and
     phase boundaries (absent when training.phases has not run or found none)."""
     summary = source.summary(LLC)
     flagged = (summary["diverged_chains"] > 0) | (summary["nonstationary_chains"] > 0)
@@ -54,7 +54,9 @@ def load_llc_over_training(source: VariantSource, epoch: int) -> dict[str, Any]:
         "epoch": epoch,
         "epochs": summary["epochs"],
         "llc": summary["llc"],
-        "llc_std": summary["llc_std"],
+        # artifacts from before version 2 have no standard error: fall back to the chain spread
+        "band": 2 * summary["llc_se"] if "llc_se" in summary else summary["llc_std"],
+        "band_label": "±2 standard errors" if "llc_se" in summary else "±1 std over chains",
         "flagged": flagged,
         "losses": load_loss_curves(source, epoch),
         "phases": phases,
@@ -62,13 +64,13 @@ def load_llc_over_training(source: VariantSource, epoch: int) -> dict[str, Any]:
 
 
 def render_llc_over_training(data: dict[str, Any]) -> go.Figure:
-    """Top: LLC with a ±1 std band over chains, flagged checkpoints as crosses; bottom: train
+    """Top: LLC with a ±2 standard-error band, flagged checkpoints as crosses; bottom: train
     and test loss (log); shaded phase bands in both."""
     figure = make_subplots(
         rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.6, 0.4]
     )
     epochs, llc = data["epochs"], np.asarray(data["llc"], dtype=np.float64)
-    spread = np.nan_to_num(np.asarray(data["llc_std"], dtype=np.float64))
+    spread = np.nan_to_num(np.asarray(data["band"], dtype=np.float64))
     band_x = np.concatenate([epochs, epochs[::-1]])
     band_y = np.concatenate([llc + spread, (llc - spread)[::-1]])
     figure.add_trace(
@@ -78,7 +80,7 @@ def render_llc_over_training(data: dict[str, Any]) -> go.Figure:
             fill="toself",
             fillcolor="rgba(214,39,40,0.15)",
             line={"width": 0},
-            name="±1 std over chains",
+            name=data["band_label"],
             hoverinfo="skip",
         ),
         row=1,
