@@ -121,3 +121,24 @@ def test_real_induction_variant_grades_every_scored_position(tiny_induction_vari
     assert graduation["positions"].tolist() == list(range(n_ctx - 1))
     assert np.all(graduation["target"] >= 0)
     check_common_structure(graduation)
+
+
+@pytest.mark.parametrize("fixture", ["tiny_variant", "tiny_induction_variant"])
+def test_graduation_heatmap_dots_exactly_the_training_inputs(fixture, request):
+    from miscope_core.views.library.graduation import load_graduation_heatmap
+    from miscope_core.views.registry import get_view
+    from miscope_core.views.source import VariantSource
+
+    workspace, paths = request.getfixturevalue(fixture)
+    source = VariantSource.open(workspace, paths.root.name)
+    data = load_graduation_heatmap(source, 0)
+    figure = get_view("inputs.graduation_heatmap").renderer(data)
+    if fixture == "tiny_induction_variant":  # a sample of the training distribution: no split
+        assert data["marks"] is None and len(figure.data) == 1
+        return
+    graduation = source.cross_epoch("inputs.graduation")
+    train = graduation["group_masks"][graduation["group_names"].tolist().index("train")]
+    p = int(np.sqrt(train.shape[0]))
+    dotted = {(a, b) for a, b in zip(figure.data[1].y, figure.data[1].x, strict=True)}
+    expected = {(row // p, row % p) for row in np.flatnonzero(train[:, 0])}
+    assert dotted == expected and 0 < len(dotted) < p * p

@@ -46,7 +46,19 @@ def load_graduation_heatmap(source: VariantSource, epoch: int) -> dict[str, Any]
         "y_title": y_title,
         "z_range": (float(arrays["epochs"][0]), float(arrays["epochs"][-1])),
         "title_detail": f" ({never} input(s) not graduated: blank)",
+        "marks": training_marks(source, arrays, x, y),
     }
+
+
+def training_marks(source: VariantSource, arrays, x: list, y: list) -> dict[str, Any] | None:
+    """Grid coordinates of the training inputs (None when the probe has no train split): the
+    heatmap dots them, since train and test inputs graduate in different phases."""
+    names = [str(n) for n in arrays["group_names"]]
+    if "train" not in names:
+        return None
+    grid = input_grid(source, arrays, arrays["group_masks"][names.index("train")])[0]
+    rows, cols = np.nonzero(grid)
+    return {"x": [x[c] for c in cols], "y": [y[r] for r in rows], "name": "training input"}
 
 
 def make_fixed_heatmap_renderer(
@@ -69,6 +81,19 @@ def make_fixed_heatmap_renderer(
                 hovertemplate=hover + "<extra></extra>",
             )
         )
+        marks = data.get("marks")
+        if marks:
+            figure.add_trace(
+                go.Scatter(
+                    x=marks["x"],
+                    y=marks["y"],
+                    mode="markers",
+                    name=marks["name"],
+                    marker={"size": 3, "color": "rgba(0,0,0,0.55)"},
+                    hoverinfo="skip",
+                )
+            )
+            figure.update_layout(legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"})
         figure.update_xaxes(title_text=data["x_title"])
         figure.update_yaxes(title_text=data["y_title"], **y_axis)
         return figure
