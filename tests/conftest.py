@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,17 @@ CHEAP_LLC = {
         "batch_size": 32,
     },
 }
+
+
+def wait_for(condition, timeout=30.0, message="condition", poll_s=0.1):
+    """Poll `condition` until it returns something truthy (returned) or `timeout` s pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(poll_s)
+    raise AssertionError(f"timed out waiting for {message}")
 
 
 def add_cheap_llc(paths) -> None:

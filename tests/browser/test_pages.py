@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+from tests.conftest import wait_for
+
 PAGES = ("/", "/families", "/train", "/analyze", "/jobs", "/compare", "/explore")
 
 
@@ -20,16 +22,6 @@ def panel_state(dash_duo, index: int, what: str):
         f"const g = document.querySelectorAll('.panel-graph .js-plotly-plot')[{index}];"
         f"try {{ return g ? {what} : null; }} catch (e) {{ return null; }}"
     )
-
-
-def wait_for(condition, timeout=30.0, message="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {message}")
 
 
 def pick_views(root, variant_id):

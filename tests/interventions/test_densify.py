@@ -93,6 +93,22 @@ def test_a_replay_that_drifts_stops_and_removes_what_it_wrote(sparse_and_dense, 
     assert 25 not in list_checkpoint_epochs(paths.checkpoints)
 
 
+def test_a_truncated_resume_point_is_skipped_for_the_one_before(sparse_and_dense, tmp_path):
+    from miscope_core.checkpoint_names import resume_point_path
+
+    sparse, dense = sparse_and_dense
+    copy = tmp_path / "copy"
+    shutil.copytree(sparse.root, copy)
+    paths = VariantPaths(copy)
+    damaged = resume_point_path(paths.checkpoints, 12)
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    result = densify_variant(paths, 13, 19, 2)
+    assert result.plan.replay_from == 0 and result.written == [13, 15, 17, 19]
+    for epoch in result.written:
+        new, reference = (checkpoint_path(p.checkpoints, epoch) for p in (paths, dense))
+        assert filecmp.cmp(new, reference, shallow=False), epoch
+
+
 @pytest.mark.parametrize(
     ("start", "stop", "every", "message"),
     [

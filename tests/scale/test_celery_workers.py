@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.conftest import wait_for
+
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
@@ -121,16 +123,6 @@ def trigger_executor(data_dir: Path, job_ids: list[str]) -> None:
     assert reply.status_code in (200, 202, 204), reply.data[:500]
 
 
-def wait_for(condition, what: str, timeout_s: float = TIMEOUT_S):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_two_workers_run_cancel_and_recover_jobs(tmp_path, workers):
     from miscope_core.training.checkpoints import load_checkpoint
     from miscope_core.training.trainer import train_variant
@@ -153,7 +145,9 @@ def test_two_workers_run_cancel_and_recover_jobs(tmp_path, workers):
         advanced = [j for j in running if 0.3 <= j.progress < 0.9]
         return len(running) == 2 and advanced and (advanced[0], running)
 
-    victim, running = wait_for(two_running_one_advanced, "two jobs running on two workers")
+    victim, running = wait_for(
+        two_running_one_advanced, TIMEOUT_S, "two jobs running on two workers"
+    )
     other = next(j for j in running if j.id != victim.id)
     session = os.getpgid(victim.pid)
     assert session in {w.pid for w in workers}, "the job runs in one of our worker sessions"
@@ -161,9 +155,10 @@ def test_two_workers_run_cancel_and_recover_jobs(tmp_path, workers):
     os.killpg(session, signal.SIGKILL)
     cancel_job(workspace, other.id)
 
-    assert wait_for(lambda: store.get(other.id).status == "cancelled", "the cancel")
+    assert wait_for(lambda: store.get(other.id).status == "cancelled", TIMEOUT_S, "the cancel")
     done = wait_for(
         lambda: all(store.get(j.id).status == "done" for j in jobs if j.id != other.id),
+        TIMEOUT_S,
         "the killed job and the queued one to finish on the surviving worker",
     )
     assert done
