@@ -205,7 +205,8 @@ register_view(
         title="Graduation epoch per input",
         kind=CROSS_EPOCH,
         description="The epoch from which each probe input stays correct, on the family's input "
-        "grid ((a, b) for modular addition; probe row x position otherwise); blank = never.",
+        "grid ((a, b) for modular addition; probe row x position otherwise); blank = never; "
+        "dots mark the training inputs where the probe has a train split.",
         loader=load_graduation_heatmap,
         renderer=make_fixed_heatmap_renderer(
             "graduation epoch",

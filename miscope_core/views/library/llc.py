@@ -264,7 +264,7 @@ register_view(
         name="landscape.llc_over_training",
         title="Local learning coefficient over training",
         kind=ACROSS_EPOCHS,
-        description="LLC per checkpoint (±1 std over SGLD chains; crosses: a chain diverged or "
+        description="LLC per checkpoint (±2 standard errors; crosses: a chain diverged or "
         "was not stationary) above the train and test loss, with the memorization, circuit "
         "formation and cleanup phases shaded when training.phases found them.",
         requires=(LLC, METRICS),
