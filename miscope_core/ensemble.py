@@ -274,16 +274,31 @@ def render_ensemble(ensemble: Ensemble):
         )
     event = get_alignment(ensemble.align)
     shifted = ensemble.align != "epoch"
-    note = f"; left out: {', '.join(sorted(ensemble.excluded))}" if ensemble.excluded else ""
     figure.update_layout(
-        title=f"{ensemble.title} — median and IQR, aligned by {event.name}{note}",
+        title=f"{ensemble.title} — median and IQR, aligned by {event.name}"
+        + left_out_note(ensemble.excluded),
         template="plotly_white",
         width=900,
         height=520,
+        margin={"t": 100 + 18 * math.ceil(len(ensemble.excluded) / IDS_PER_LINE)},
         xaxis={"title": f"epochs since {event.name}" if shifted else ensemble.x_title},
         yaxis={"title": ensemble.y_title, "type": ensemble.y_type},
     )
     return format_axis_numbers(figure)
+
+
+IDS_PER_LINE = 4
+
+
+def left_out_note(excluded: dict[str, str]) -> str:
+    """Subtitle lines naming the variants left out and why, a few ids per line (a single line
+    ran past the figure's edge in PNG exports)."""
+    if not excluded:
+        return ""
+    ids = sorted(excluded)
+    reasons = ", ".join(sorted(set(excluded.values())))
+    lines = [", ".join(ids[i : i + IDS_PER_LINE]) for i in range(0, len(ids), IDS_PER_LINE)]
+    return f"<br><sup>{len(ids)} left out ({reasons}): " + "<br>".join(lines) + "</sup>"
 
 
 def _transparent(hex_color: str, alpha: float = 0.2) -> str:

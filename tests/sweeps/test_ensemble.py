@@ -102,3 +102,15 @@ def test_unknown_alignment_and_per_epoch_views_are_refused(sixteen):
 def test_side_by_side_stays_limited_to_six(sixteen):
     with pytest.raises(ValueError, match=r"1 to 6 variants side by side.*ensemble"):
         compare(sixteen).view("loss_curves")
+
+
+def test_left_out_variants_are_named_a_few_per_subtitle_line():
+    from miscope_core.ensemble import IDS_PER_LINE, left_out_note
+
+    assert left_out_note({}) == ""
+    excluded = {f"p59_seed{i}_dseed{i}_tf0.4": "no grokking event" for i in range(9)}
+    note = left_out_note(excluded)
+    lines = note.removeprefix("<br><sup>").removesuffix("</sup>").split("<br>")
+    assert lines[0].startswith("9 left out (no grokking event): ")
+    assert len(lines) == 3 and all(line.count("p59_") <= IDS_PER_LINE for line in lines)
+    assert all(variant in note for variant in excluded)
