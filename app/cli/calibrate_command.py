@@ -76,8 +76,8 @@ def add_parser(
         "--long-epochs",
         type=int,
         default=LONG_EPOCHS,
-        help=f"epochs of the long-plateau variant (default {LONG_EPOCHS}: at 14 000 it "
-        f"is still grokking, 44%% test accuracy)",
+        help=f"epochs of the long-plateau variant (default {LONG_EPOCHS}: it groks at "
+        f"~16 000 and its test loss is below 1e-4 by 17 500)",
     )
     parser.add_argument(
         "--no-train",
