@@ -211,13 +211,9 @@ def notes_for(args: argparse.Namespace, outcomes) -> list[str]:
         notes.append(
             "Seed pairs trained past the preset's 3 500 epochs: "
             + ", ".join(longer)
-            + ". With this code's initialisation (TransformerLens 4.3 `boot_native`, "
-            "not the demo-era parameter order of CALIBRATION §1.1) seed pairs 1/1 and "
-            "2/2 are still on the plateau at epoch 3 000 (test accuracy ≈ 20%, test "
-            "loss ≈ 13–17 and falling), unlike CALIBRATION §6.1's G1/G2; they reach "
-            "99% test accuracy at ≈ 5 500–5 650 and are checked at 8 000, after "
-            "≈ 2 000 epochs of cleanup (at 6 000, seed 1/1 was still mid-cleanup: "
-            "44% specialised neurons, final test loss 4.7e-3)."
+            + ": so that every run is checked after its cleanup, not in the middle of it "
+            "(with the TL-demo initialization 2/2 generalizes at ~3 000 but its test loss "
+            "stays above 1e-3 until ~5 700); each run's phase epochs are in its section below."
         )
     notes += list(args.note)
     if args.skip_long:
