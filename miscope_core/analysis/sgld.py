@@ -119,24 +119,33 @@ def estimate_llc(
 def _run_chain(loss_of, center, trainable, n, nbeta, settings, generator) -> np.ndarray:
     import torch
 
-    weights = dict(center)
-    # in name order: the noise stream must not depend on the order a checkpoint file lists keys
-    moving = {k: center[k].clone().requires_grad_(True) for k in sorted(trainable)}
-    weights.update(moving)
+    # One flat vector holds every moving weight, in name order (the noise stream must not depend
+    # on the order a checkpoint file lists its tensors): the gradient, the update and the noise
+    # are then one tensor operation each instead of one per weight (~12% of a step).
+    names = sorted(trainable)
+    dtypes = {center[k].dtype for k in names}
+    if len(dtypes) > 1:
+        raise ValueError(
+            f"SGLD needs the trainable weights in one dtype, got {sorted(map(str, dtypes))}"
+        )
+    anchor = torch.cat([center[k].reshape(-1) for k in names])
+    flat = anchor.clone().requires_grad_(True)
+    sizes = [center[k].numel() for k in names]
     batch = min(settings.batch_size, n)
     half_step, noise_scale = settings.epsilon / 2, math.sqrt(settings.epsilon)
     losses = np.empty(settings.n_burnin + settings.n_draws, dtype=np.float32)
     for step in range(len(losses)):
         rows = None if batch == n else torch.randperm(n, generator=generator)[:batch]
         with torch.enable_grad():
-            loss = loss_of(weights, rows)
-        grads = torch.autograd.grad(loss, list(moving.values()))
+            parts = torch.split(flat, sizes)
+            moving = {k: part.view(center[k].shape) for k, part in zip(names, parts, strict=True)}
+            loss = loss_of({**center, **moving}, rows)
+        (grad,) = torch.autograd.grad(loss, flat)
         losses[step] = float(loss.detach())
         with torch.no_grad():
-            for (name, w), grad in zip(moving.items(), grads, strict=True):
-                drift = nbeta * grad + settings.gamma * (w - center[name])
-                noise = torch.randn(w.shape, generator=generator, dtype=w.dtype)
-                w.add_(drift, alpha=-half_step).add_(noise.to(w.device), alpha=noise_scale)
+            drift = grad.mul_(nbeta).add_(flat - anchor, alpha=settings.gamma)
+            noise = torch.randn(flat.shape, generator=generator, dtype=flat.dtype)
+            flat.add_(drift, alpha=-half_step).add_(noise.to(flat.device), alpha=noise_scale)
     return losses
 
 

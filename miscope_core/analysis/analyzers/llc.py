@@ -180,7 +180,7 @@ register_analyzer(
             "nonstationary_chains",
         ),
         needs_model=True,
-        version=2,  # 2: noise drawn in parameter-name order (same seed, same chains); llc_se
+        version=3,  # 3: one flat noise draw per step; 2: name order, llc_se
         in_default_battery=False,
         source=SOURCE,
     )
@@ -274,7 +274,7 @@ register_analyzer(
             "diverged",
             "stationary",
         ),
-        version=2,  # 2: noise drawn in parameter-name order (same seed, same chains)
+        version=3,  # 3: one flat noise draw per step; 2: name order (same seed, same chains)
         params={
             "epsilons": "3e-5,1e-4,3e-4",
             "gammas": "100,1000,10000",
