@@ -89,8 +89,14 @@ def make_fixed_heatmap_renderer(
                     y=marks["y"],
                     mode="markers",
                     name=marks["name"],
-                    marker={"size": 3, "color": "rgba(0,0,0,0.55)"},
+                    # white: training inputs graduate first, on the dark end of the scale
+                    marker={
+                        "size": 4,
+                        "color": "rgba(255,255,255,0.85)",
+                        "line": {"width": 0.5, "color": "rgba(0,0,0,0.5)"},
+                    },
                     hoverinfo="skip",
+                    showlegend=True,  # a lone legend entry is hidden unless asked for
                 )
             )
             figure.update_layout(legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"})
@@ -206,7 +212,7 @@ register_view(
         kind=CROSS_EPOCH,
         description="The epoch from which each probe input stays correct, on the family's input "
         "grid ((a, b) for modular addition; probe row x position otherwise); blank = never; "
-        "dots mark the training inputs where the probe has a train split.",
+        "white dots mark the training inputs where the probe has a train split.",
         loader=load_graduation_heatmap,
         renderer=make_fixed_heatmap_renderer(
             "graduation epoch",
