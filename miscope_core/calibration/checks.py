@@ -474,7 +474,8 @@ def check_llc_repeatability(run: RunEvidence) -> Check:
     stored), and the summed |difference| must stay below 10% of the summed LLC."""
     from miscope_core.analysis.analyzers.llc import SAMPLER_PARAMS, resample_llc
 
-    epochs, llc = llc_curve(run)
+    summary = run.store.load_summary(LLC)
+    epochs, llc = np.asarray(summary["epochs"]), np.asarray(summary["llc"], dtype=np.float64)
     trained = np.flatnonzero(epochs > 0)  # at initialisation w* is no minimum: LLC ~0
     if not len(trained):
         raise ValueError("landscape.llc ran only at initialisation")
@@ -484,7 +485,7 @@ def check_llc_repeatability(run: RunEvidence) -> Check:
     sampler["seed"] = int(sampler["seed"]) + 1
     again, again_se = resample_llc(run.paths, epochs[picks], **sampler)
     first = llc[picks]
-    first_se = np.asarray(run.store.load_summary(LLC)["llc_se"], dtype=np.float64)[picks]
+    first_se = np.asarray(summary["llc_se"], dtype=np.float64)[picks]
     gap = np.abs(first - again)
     curve = float(gap.sum() / np.abs((first + again) / 2).sum())
     pointwise = gap / np.abs((first + again) / 2)
